@@ -1,0 +1,74 @@
+# The two commands of the README: `make book` and `make test`. Everything else is a helper target.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# torch is pinned to the CPU wheel: an unpinned torch pulls several GB of CUDA packages.
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS := torch,kernels,data,book,test
+SITE := _build/html
+PORT ?= 8000
+
+.PHONY: help venv book serve test test-package test-notebooks test-site test-browser lint notebooks browser-deps clean
+
+help:
+	@echo "make book   - create .venv if needed and build the website into $(SITE)"
+	@echo "make test   - create .venv if needed, then package tests, strict nbval, site build (-W) and browser test"
+	@echo "make serve  - serve the built site on http://localhost:$(PORT)"
+	@echo "make notebooks - re-execute every chapter in place (after editing one)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m ipykernel install --user --name softmax-bottleneck \
+		--display-name "Python (softmax-bottleneck)" >/dev/null
+	touch $@
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --builder html
+	@echo
+	@echo "The book is built. Open $(CURDIR)/$(SITE)/index.html in a browser,"
+	@echo "or run 'make serve' and visit http://localhost:$(PORT)/"
+
+serve:
+	$(BIN)/python -m http.server --directory $(SITE) $(PORT)
+
+# Debian's chromium for the browser test (installed only when it is missing).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts book
+
+test-package: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser" tests
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with book/nbval-sanitize.cfg \
+		-p no:randomly $$($(BIN)/python scripts/toc_notebooks.py)
+
+test-site: $(STAMP)
+	rm -rf _build
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+test-browser: $(STAMP) browser-deps
+	$(BIN)/python -m pytest -m browser tests
+
+test: lint test-package test-notebooks test-site test-browser
+
+notebooks: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py $$($(BIN)/python scripts/toc_notebooks.py)
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,106 @@
+"""Argument checks shared by the public functions.
+
+Every public function validates first and then calls a private routine that does the maths.
+Messages have one shape: "Expected `name` to be <what>, got <what it was>".
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+from typing import Any
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def is_torch_tensor(x: Any) -> bool:
+    """True if `x` is a torch.Tensor, without importing torch when it is not loaded."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def as_float_array(x: Any, name: str) -> Any:
+    """Return `x` as a floating NumPy array or torch tensor.
+
+    Floating dtypes are kept; integer and boolean input is promoted to float64 (the exact
+    type for integers up to 2**53); lists and scalars become NumPy arrays. Complex, object and
+    string data raise `TypeError`.
+    """
+    if is_torch_tensor(x):
+        import torch
+
+        if x.is_floating_point():
+            return x
+        if x.is_complex():
+            raise TypeError(f"Expected `{name}` to hold real numbers, got a complex tensor")
+        return x.to(torch.float64)
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as err:  # ragged lists and the like
+        raise TypeError(f"Expected `{name}` to be an array of real numbers, got {x!r}") from err
+    if arr.dtype.kind == "f":
+        return arr
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.float64)
+    raise TypeError(f"Expected `{name}` to be an array of real numbers, got dtype {arr.dtype}")
+
+
+def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
+    """Return `axis` as a non-negative index into `ndim` dimensions, or raise."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"Expected `{name}` to be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"Expected `{name}` to be an integer in [{-ndim}, {ndim - 1}] for a {ndim}-d input, "
+            f"got {axis}"
+        )
+    return int(axis) % ndim
+
+
+def check_class_axis(x: Any, axis: Any, name: str = "x") -> int:
+    """Check that `x` has a non-empty class axis `axis`; return the axis as a non-negative int.
+
+    A 0-d input has no class axis, and an axis of length 0 holds no distribution, so both
+    raise `ValueError`. Empty *other* dimensions (an empty batch) are fine.
+    """
+    ndim = x.ndim
+    if ndim == 0:
+        raise ValueError(
+            f"Expected `{name}` to have at least one dimension (a vector of logits), got a 0-d input"
+        )
+    ax = check_axis(axis, ndim)
+    if x.shape[ax] == 0:
+        raise ValueError(
+            f"Expected `{name}` to have at least one class along axis {axis}, "
+            f"got shape {tuple(x.shape)}"
+        )
+    return ax
+
+
+def check_positive_number(value: Any, name: str) -> float:
+    """Return `value` as a float if it is a positive finite real number, or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Expected `{name}` to be a positive finite number, got {value!r}")
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"Expected `{name}` to be a positive finite number, got {value!r}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """Return `value` if it is one of `choices`, or raise `ValueError`."""
+    if value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"Expected `{name}` to be one of {allowed}, got {value!r}")
+    return value
+
+
+def check_rng(rng: Any) -> np.random.Generator:
+    """Turn an int seed, None or a Generator into a `np.random.Generator`, or raise."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"Expected `rng` to be an int, None or numpy.random.Generator, got {rng!r}")

@@ -1,0 +1,672 @@
+"""Softmax, log-softmax, log-sum-exp, their Jacobian and cross-entropy (Book: chapter 1).
+
+Every function takes a NumPy array or a PyTorch tensor and returns the same kind: NumPy stays
+NumPy, torch stays torch (same device, autograd kept). Floating dtypes are preserved; float16
+and bfloat16 are computed in float32 and cast back, and integer or boolean input is promoted to
+float64. The class axis is the last one unless `axis` says otherwise.
+
+Special values follow one rule: return the mathematical limit where it exists, NaN where it
+does not.
+
+* ``-inf`` is a masked entry: probability 0, log-probability ``-inf``.
+* A row that is entirely ``-inf`` has no distribution: softmax and log-softmax give NaN
+  (as ``torch.softmax`` does); ``logsumexp`` gives ``-inf`` (= log 0, as scipy and torch do).
+* A row with exactly one ``+inf`` tends to one-hot at that entry, whatever the other finite
+  values: that is its result. With two or more ``+inf`` the limit depends on how fast each
+  grows, so the row is NaN. ``logsumexp`` of any row holding ``+inf`` is ``+inf``.
+* NaN anywhere in a row makes the whole row NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validation import (
+    REDUCTIONS,
+    as_float_array,
+    check_choice,
+    check_class_axis,
+    check_positive_number,
+    is_torch_tensor,
+)
+
+__all__ = [
+    "cross_entropy",
+    "log_softmax",
+    "logsumexp",
+    "naive_softmax",
+    "online_softmax",
+    "softmax",
+    "softmax_jacobian",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Array plumbing: the same maths on NumPy arrays and torch tensors.
+
+
+def _xp(x: Any) -> Any:
+    """The module whose functions apply to `x`: numpy or torch."""
+    if is_torch_tensor(x):
+        import torch
+
+        return torch
+    return np
+
+
+def _amax(x: Any, axis: int) -> Any:
+    if is_torch_tensor(x):
+        return x.amax(dim=axis, keepdim=True)
+    return np.max(x, axis=axis, keepdims=True)
+
+
+def _sum(x: Any, axis: int, keepdims: bool = True) -> Any:
+    if is_torch_tensor(x):
+        return x.sum(dim=axis, keepdim=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _compute_dtype(x: Any) -> tuple[Any, Any]:
+    """Return `x` in the dtype used for the arithmetic, and the dtype to give back."""
+    if is_torch_tensor(x):
+        import torch
+
+        if x.dtype in (torch.float16, torch.bfloat16):
+            return x.float(), x.dtype
+        return x, x.dtype
+    if x.dtype == np.float16:
+        return x.astype(np.float32), x.dtype
+    return x, x.dtype
+
+
+def _cast_back(y: Any, dtype: Any) -> Any:
+    return y.to(dtype) if is_torch_tensor(y) else y.astype(dtype, copy=False)
+
+
+def _prepare(x: Any, axis: Any, temperature: Any, name: str = "x") -> tuple[Any, int, Any]:
+    """Validate the public arguments; return (x in compute dtype / temperature, axis, dtype)."""
+    x = as_float_array(x, name)
+    ax = check_class_axis(x, axis, name)
+    t = check_positive_number(temperature, "temperature")
+    x, dtype = _compute_dtype(x)
+    if t != 1.0:
+        x = x / t
+    return x, ax, dtype
+
+
+# ---------------------------------------------------------------------------------------------
+# The maths (private: arguments already checked).
+
+
+def _shifted(x: Any, axis: int) -> Any:
+    """Return ``x - max(x)`` along `axis`, with the one-``+inf`` limit made explicit.
+
+    Subtracting the row maximum changes nothing mathematically (softmax is shift invariant)
+    but makes every exponent <= 0, so ``exp`` cannot overflow. The maximum is treated as a
+    constant for autograd: its gradient contributions cancel exactly.
+    """
+    xp = _xp(x)
+    m = _amax(x, axis)
+    if xp is np:
+        with np.errstate(invalid="ignore"):
+            shifted = x - m
+    else:
+        shifted = x - m.detach()
+    posinf = xp.isposinf(x)
+    if bool(posinf.any()):
+        # A row with exactly one +inf tends to one-hot: put 0 (= exp 1) at the +inf entry,
+        # which would otherwise read inf - inf = NaN. Rows with several +inf stay NaN.
+        n_posinf = _sum(posinf.astype(np.int64) if xp is np else posinf.long(), axis)
+        shifted = xp.where(posinf & (n_posinf == 1), xp.zeros_like(shifted), shifted)
+    return shifted
+
+
+def _softmax(x: Any, axis: int) -> Any:
+    e = _shifted(x, axis)
+    e = _xp(e).exp(e)
+    return e / _sum(e, axis)
+
+
+def _log_softmax(x: Any, axis: int) -> Any:
+    s = _shifted(x, axis)
+    xp = _xp(s)
+    if xp is np:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return s - np.log(_sum(np.exp(s), axis))
+    return s - xp.log(_sum(xp.exp(s), axis))
+
+
+def _logsumexp(x: Any, axis: int, keepdims: bool) -> Any:
+    xp = _xp(x)
+    m = _amax(x, axis)
+    # An infinite maximum cannot be subtracted (inf - inf); shifting by 0 instead gives the
+    # right limits: log(0) = -inf for an all -inf row, +inf for a row holding +inf.
+    if xp is np:
+        m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
+        with np.errstate(divide="ignore"):
+            out = m + np.log(_sum(np.exp(x - m), axis))
+        return out if keepdims else np.squeeze(out, axis=axis)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m)).detach()
+    out = m + xp.log(_sum(xp.exp(x - m), axis))
+    return out if keepdims else out.squeeze(axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions.
+
+
+def softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
+    r"""Turn logits into probabilities: exponentiate, then normalise along `axis`.
+
+    .. math::
+
+        \operatorname{softmax}(z)_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}
+
+    computed stably as ``exp(z - max z) / sum(exp(z - max z))``.
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        Logits, at least 1-d. Integer input is promoted to float64.
+    axis : int, default -1
+        The class axis: the one that sums to 1 afterwards.
+    temperature : float, default 1.0
+        Positive finite ``T``. ``T < 1`` sharpens the distribution, ``T > 1`` flattens it;
+        ``T -> 0`` tends to one-hot at the arg-max and ``T -> inf`` to uniform.
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        Probabilities with the shape and floating dtype of `x` (same kind as `x`).
+
+    Raises
+    ------
+    TypeError
+        If `x` is not real-valued, `axis` is not an integer or `temperature` is not a number.
+    ValueError
+        If `x` is 0-d, the class axis is empty or out of range, or `temperature` is not
+        positive and finite.
+
+    See Also
+    --------
+    log_softmax : the logarithm, computed without forming tiny probabilities.
+    naive_softmax : the textbook formula without the shift, which overflows.
+    online_softmax : the same result from one streaming pass over the logits.
+
+    Notes
+    -----
+    Softmax is shift invariant, ``softmax(z + c) = softmax(z)``, so subtracting the maximum
+    changes nothing but keeps every exponent at most 0: no overflow, and at least one term of
+    the sum equals 1, so no division by zero. See the module docstring for ``-inf``, ``+inf``
+    and NaN. Book: chapter 1.
+
+    Examples
+    --------
+    >>> import softmax_bottleneck as sb
+    >>> sb.softmax([2.0, 1.0, 0.1]).round(4)
+    array([0.659 , 0.2424, 0.0986])
+    >>> sb.softmax([1000.0, 999.0]).round(4)     # exp(1000) overflows; the shift avoids it
+    array([0.7311, 0.2689])
+    >>> sb.softmax([2.0, 1.0, 0.1], temperature=10.0).round(4)   # flatter
+    array([0.3661, 0.3312, 0.3027])
+    """
+    x, ax, dtype = _prepare(x, axis, temperature)
+    return _cast_back(_softmax(x, ax), dtype)
+
+
+def log_softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
+    r"""Log-probabilities of logits: ``z - logsumexp(z)`` along `axis`.
+
+    .. math::
+
+        \log \operatorname{softmax}(z)_i = z_i / T - \log \sum_j e^{z_j / T}
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        Logits, at least 1-d. Integer input is promoted to float64.
+    axis : int, default -1
+        The class axis.
+    temperature : float, default 1.0
+        Positive finite temperature ``T`` (see :func:`softmax`).
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        Log-probabilities (all <= 0) with the shape and floating dtype of `x`.
+
+    Raises
+    ------
+    TypeError
+        If `x` is not real-valued, `axis` is not an integer or `temperature` is not a number.
+    ValueError
+        If `x` is 0-d, the class axis is empty or out of range, or `temperature` is not
+        positive and finite.
+
+    See Also
+    --------
+    softmax, logsumexp, cross_entropy
+
+    Notes
+    -----
+    ``log(softmax(z))`` underflows: a probability below the smallest float becomes 0 and its
+    log ``-inf``. Subtracting the log-sum-exp instead keeps full precision for every entry.
+    Book: chapter 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import softmax_bottleneck as sb
+    >>> sb.log_softmax([1000.0, 0.0])
+    array([    0., -1000.])
+    >>> with np.errstate(divide="ignore"):
+    ...     np.log(sb.softmax([1000.0, 0.0]))      # the naive route loses the second entry
+    array([  0., -inf])
+    """
+    x, ax, dtype = _prepare(x, axis, temperature)
+    return _cast_back(_log_softmax(x, ax), dtype)
+
+
+def logsumexp(x: Any, /, *, axis: int = -1, keepdims: bool = False) -> Any:
+    r"""The log of the sum of exponentials along `axis`, without overflow.
+
+    .. math::
+
+        \operatorname{LSE}(z) = \log \sum_j e^{z_j} = m + \log \sum_j e^{z_j - m},
+        \qquad m = \max_j z_j
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        At least 1-d. Integer input is promoted to float64.
+    axis : int, default -1
+        The axis to reduce.
+    keepdims : bool, default False
+        Keep the reduced axis with length 1 (handy for broadcasting back).
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        The reduced values, same kind and floating dtype as `x`.
+
+    Raises
+    ------
+    TypeError
+        If `x` is not real-valued or `axis` is not an integer.
+    ValueError
+        If `x` is 0-d, or the axis is empty or out of range.
+
+    Notes
+    -----
+    The result lies in ``[max z, max z + log K]`` for ``K`` terms: it is a smooth maximum.
+    An all ``-inf`` row gives ``-inf`` (log 0) and a row with ``+inf`` gives ``+inf``.
+    Book: chapter 1.
+
+    Examples
+    --------
+    >>> import softmax_bottleneck as sb
+    >>> float(sb.logsumexp([1000.0, 1000.0]))    # = 1000 + log 2
+    1000.6931471805599
+    """
+    x = as_float_array(x, "x")
+    ax = check_class_axis(x, axis, "x")
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"Expected `keepdims` to be a bool, got {keepdims!r}")
+    x, dtype = _compute_dtype(x)
+    return _cast_back(_logsumexp(x, ax, bool(keepdims)), dtype)
+
+
+def naive_softmax(x: Any, /, *, axis: int = -1) -> Any:
+    r"""The textbook formula ``exp(z) / sum(exp(z))``, kept to show why it fails.
+
+    It is exact in exact arithmetic, but ``exp`` overflows to ``inf`` once a logit passes
+    about 88.7 in float32 (709.8 in float64, 11.1 in float16), and ``inf / inf`` is NaN.
+    Use :func:`softmax` for real work.
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        Logits, at least 1-d.
+    axis : int, default -1
+        The class axis.
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        ``exp(x) / sum(exp(x))`` as computed, overflow and all.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`softmax`.
+
+    Notes
+    -----
+    NumPy warns ("overflow encountered in exp") when it overflows; that warning is the
+    point of the lesson, so it is not silenced. Book: chapter 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import softmax_bottleneck as sb
+    >>> sb.naive_softmax([2.0, 1.0]).round(4)
+    array([0.7311, 0.2689])
+    >>> with np.errstate(over="ignore", invalid="ignore"):
+    ...     sb.naive_softmax(np.array([100.0, 80.0], dtype=np.float32))
+    array([nan,  0.], dtype=float32)
+    """
+    x = as_float_array(x, "x")
+    ax = check_class_axis(x, axis, "x")
+    xp = _xp(x)
+    e = xp.exp(x)
+    return e / _sum(e, ax)
+
+
+def online_softmax(x: Any, /, *, axis: int = -1, block_size: int = 256) -> Any:
+    r"""Softmax whose maximum and normaliser come from a single streaming pass.
+
+    The running maximum ``m`` and running sum ``d`` of ``exp(z - m)`` are updated block by
+    block; when the maximum grows, the old sum is rescaled:
+
+    .. math::
+
+        m' = \max(m, \max_{j \in B} z_j), \qquad
+        d' = d\, e^{m - m'} + \sum_{j \in B} e^{z_j - m'}
+
+    A second pass writes ``exp(z - m) / d``. With ``block_size=1`` this is Algorithm 3 of
+    Milakov & Gimelshein (2018); larger blocks do the same merge on vectors.
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+        Logits, at least 1-d.
+    axis : int, default -1
+        The class axis.
+    block_size : int, default 256
+        How many logits of each row are merged at a time (positive integer).
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        The same values as :func:`softmax` (to rounding), same kind and dtype as `x`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`softmax`, and if `block_size` is not a positive integer.
+
+    Notes
+    -----
+    The three-pass stable softmax reads the logits three times (max, sum, write); the online
+    version reads them twice, which matters when the row does not fit in cache or on-chip
+    memory. Book: chapters 1 and 8.
+
+    References
+    ----------
+    M. Milakov and N. Gimelshein, "Online normalizer calculation for softmax",
+    arXiv:1805.02867, 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import softmax_bottleneck as sb
+    >>> z = np.array([3.0, 1.0, -2.0, 7.0, 0.5])
+    >>> np.allclose(sb.online_softmax(z, block_size=1), sb.softmax(z))
+    True
+    """
+    import numbers
+
+    if isinstance(block_size, bool) or not isinstance(block_size, numbers.Integral):
+        raise TypeError(f"Expected `block_size` to be a positive integer, got {block_size!r}")
+    if block_size < 1:
+        raise ValueError(f"Expected `block_size` to be a positive integer, got {block_size}")
+    x, ax, dtype = _prepare(x, axis, 1.0)
+    xp = _xp(x)
+    n = x.shape[ax]
+    m = None  # running maximum, shape with the class axis kept as length 1
+    d = None  # running sum of exp(z - m)
+    for start in range(0, n, block_size):
+        idx = slice(start, min(start + block_size, n))
+        block = x[(slice(None),) * ax + (idx,)]
+        block_max = _amax(block, ax)
+        m_new = block_max if m is None else xp.maximum(m, block_max)
+        # Where m_new is -inf (nothing but -inf so far) every term is 0: shift by 0 instead,
+        # to avoid (-inf) - (-inf) = NaN. +inf and NaN are sorted out after the loop.
+        safe = xp.where(xp.isfinite(m_new), m_new, xp.zeros_like(m_new))
+        if xp is np:
+            with np.errstate(invalid="ignore", over="ignore"):
+                block_sum = _sum(np.exp(block - safe), ax)
+                d = block_sum if d is None else d * np.exp(m - safe) + block_sum
+        else:
+            block_sum = _sum(xp.exp(block - safe), ax)
+            d = block_sum if d is None else d * xp.exp(m - safe) + block_sum
+        m = m_new
+    # Second pass. Rows whose maximum is infinite (all -inf, or holding +inf) take the
+    # same limits as the three-pass softmax.
+    special = ~xp.isfinite(m)
+    if bool(special.any()):
+        fallback = _softmax(x, ax)
+    if xp is np:
+        with np.errstate(invalid="ignore", over="ignore"):
+            p = np.exp(x - m) / d
+    else:
+        p = xp.exp(x - m) / d
+    if bool(special.any()):
+        p = xp.where(special, fallback, p)
+    return _cast_back(p, dtype)
+
+
+def softmax_jacobian(probs: Any, /) -> Any:
+    r"""The Jacobian of softmax, from the probabilities it produced.
+
+    .. math::
+
+        \frac{\partial p_i}{\partial z_j} = p_i (\delta_{ij} - p_j),
+        \qquad J = \operatorname{diag}(p) - p p^\top
+
+    Parameters
+    ----------
+    probs : array_like or torch.Tensor
+        Probabilities on the last axis, shape ``(..., K)``: non-negative, each row summing
+        to 1. (Pass ``softmax(logits)``, not the logits.)
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        Shape ``(..., K, K)``, symmetric, each row and column summing to 0 (the constant
+        direction is in its null space: shift invariance again).
+
+    Raises
+    ------
+    TypeError
+        If `probs` is not real-valued.
+    ValueError
+        If `probs` is 0-d, has an empty last axis, or is not a probability vector along the
+        last axis (negative entries, NaN, or rows not summing to 1).
+
+    Notes
+    -----
+    The Jacobian depends on the logits only through ``p``, and its largest entry is at most
+    1/4 (``p_i (1 - p_i)``): a saturated softmax (one ``p_i`` near 1) passes back almost no
+    gradient. Book: chapter 1.
+
+    Examples
+    --------
+    >>> import softmax_bottleneck as sb
+    >>> sb.softmax_jacobian([0.5, 0.5])
+    array([[ 0.25, -0.25],
+           [-0.25,  0.25]])
+    """
+    p = as_float_array(probs, "probs")
+    check_class_axis(p, -1, "probs")
+    p, dtype = _compute_dtype(p)
+    xp = _xp(p)
+    if not _is_distribution(p, -1):
+        raise ValueError(
+            "Expected `probs` to be probabilities on the last axis (non-negative, each row "
+            "summing to 1); pass softmax(logits), not the logits"
+        )
+    k = p.shape[-1]
+    eye = np.eye(k, dtype=p.dtype) if xp is np else xp.eye(k, dtype=p.dtype, device=p.device)
+    jac = p[..., :, None] * (eye - p[..., None, :])  # (..., K, K)
+    return _cast_back(jac, dtype)
+
+
+def _size(x: Any) -> int:
+    return x.numel() if is_torch_tensor(x) else x.size
+
+
+def _is_distribution(p: Any, axis: int) -> bool:
+    """True if `p` is non-negative, NaN-free and sums to 1 along `axis` (to rounding)."""
+    if _size(p) == 0:
+        return True
+    xp = _xp(p)
+    if bool(((p < 0) | xp.isnan(p)).any()):
+        return False
+    # The rounding error of a sum of K terms grows like sqrt(K) * eps: allow a wide margin.
+    single = str(p.dtype) in ("float32", "torch.float32")
+    tol = 1e-4 * max(1.0, p.shape[axis] ** 0.5 / 10) if single else 1e-9
+    return bool((abs(_sum(p, axis) - 1) <= tol).all())
+
+
+def cross_entropy(
+    logits: Any, target: Any, /, *, axis: int = -1, reduction: str = "mean"
+) -> Any:
+    r"""Cross-entropy between the softmax of `logits` and `target`.
+
+    .. math::
+
+        \ell(z, y) = -\sum_i y_i \log \operatorname{softmax}(z)_i,
+        \qquad \frac{\partial \ell}{\partial z} = \operatorname{softmax}(z) - y
+
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        Raw scores (not probabilities), at least 1-d, classes along `axis`.
+    target : array_like or torch.Tensor
+        Either integer class indices with the shape of `logits` minus the class axis, each in
+        ``[0, K)``; or floating probability targets with the shape of `logits` (non-negative,
+        summing to 1 along `axis`, e.g. label-smoothed one-hots).
+    axis : int, default -1
+        The class axis of `logits` (and of probability targets).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How to combine the per-example losses.
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        The loss: a 0-d value for "mean" and "sum", per-example values for "none".
+        Same kind as `logits`; torch keeps autograd.
+
+    Raises
+    ------
+    TypeError
+        If `target` is neither integer nor floating, or other arguments have the wrong type.
+    ValueError
+        If shapes do not match, an index is out of range, probability targets are not
+        distributions, `reduction` is unknown, or "mean" is asked of zero examples.
+
+    Notes
+    -----
+    Pass **logits**. Applying softmax first and then this function applies softmax twice: the
+    loss still decreases, but its gradient is squeezed through a second, nearly flat softmax
+    (chapter 2 measures the damage). Book: chapter 1.
+
+    Examples
+    --------
+    >>> import softmax_bottleneck as sb
+    >>> float(sb.cross_entropy([[2.0, 1.0, 0.1]], [0])).__round__(4)   # -log 0.659
+    0.417
+    """
+    z = as_float_array(logits, "logits")
+    ax = check_class_axis(z, axis, "logits")
+    check_choice(reduction, "reduction", REDUCTIONS)
+    z, dtype = _compute_dtype(z)
+    xp = _xp(z)
+    logp = _log_softmax(z, ax)
+    k = z.shape[ax]
+    t = _as_target(target, like=z)
+    batch_shape = tuple(z.shape[:ax]) + tuple(z.shape[ax + 1 :])
+    if _is_integer(t):
+        if tuple(t.shape) != batch_shape:
+            raise ValueError(
+                f"Expected `target` of class indices to have shape {batch_shape} (logits' shape "
+                f"{tuple(z.shape)} without axis {axis}), got {tuple(t.shape)}"
+            )
+        if _size(t):
+            lo, hi = int(t.min()), int(t.max())
+            if lo < 0 or hi >= k:
+                raise ValueError(
+                    f"Expected `target` class indices in [0, {k - 1}], got values in [{lo}, {hi}]"
+                )
+        if xp is np:
+            picked = np.take_along_axis(logp, np.expand_dims(t.astype(np.intp), ax), axis=ax)
+            losses = -np.squeeze(picked, axis=ax)
+        else:
+            picked = logp.gather(ax, t.long().unsqueeze(ax))
+            losses = -picked.squeeze(ax)
+    else:
+        if tuple(t.shape) != tuple(z.shape):
+            raise ValueError(
+                f"Expected `target` of probabilities to have the shape of `logits` "
+                f"{tuple(z.shape)}, got {tuple(t.shape)}"
+            )
+        t = t.to(z.dtype) if xp is not np else t.astype(z.dtype)
+        if not _is_distribution(t, ax):
+            raise ValueError(
+                "Expected `target` of probabilities to be non-negative and sum to 1 along "
+                f"axis {axis}"
+            )
+        # 0 * log 0 counts as 0 (a masked class with no target mass), not NaN.
+        if xp is np:
+            with np.errstate(invalid="ignore"):
+                terms = np.where(t > 0, t * logp, 0.0)
+        else:
+            terms = xp.where(t > 0, t * logp, xp.zeros_like(logp))
+        losses = -_sum(terms, ax, keepdims=False)
+    n = _size(losses)
+    if reduction == "none":
+        out = losses
+    elif reduction == "sum":
+        out = losses.sum()
+    else:
+        if n == 0:
+            raise ValueError("Expected at least one example for reduction='mean', got none")
+        out = losses.mean()
+    if xp is np:
+        return np.asarray(out, dtype=dtype)
+    return out.to(dtype)
+
+
+def _as_target(target: Any, like: Any) -> Any:
+    """Convert `target` to the array kind of `like`, keeping integer dtypes integer."""
+    if is_torch_tensor(like):
+        import torch
+
+        if not is_torch_tensor(target):
+            target = torch.as_tensor(np.asarray(target), device=like.device)
+        else:
+            target = target.to(like.device)
+        if target.dtype == torch.bool or target.is_complex():
+            raise TypeError(
+                f"Expected `target` to hold class indices (integers) or probabilities "
+                f"(floats), got dtype {target.dtype}"
+            )
+        return target
+    if is_torch_tensor(target):
+        target = target.detach().cpu().numpy()
+    t = np.asarray(target)
+    if t.dtype.kind not in "iuf":
+        raise TypeError(
+            "Expected `target` to hold class indices (integers) or probabilities (floats), "
+            f"got dtype {t.dtype}"
+        )
+    return t
+
+
+def _is_integer(t: Any) -> bool:
+    if is_torch_tensor(t):
+        return not t.is_floating_point()
+    return t.dtype.kind in "iu"
