@@ -5,6 +5,7 @@ The most used names are re-exported here, so that ``import softmax_bottleneck as
 named after the chapter topic it serves (``softmax`` for chapter 1, ...).
 """
 
+from . import explore, plotting
 from .softmax import (
     cross_entropy,
     log_softmax,
@@ -17,13 +18,29 @@ from .softmax import (
 
 __version__ = "0.1.0"
 
+# Submodules with heavier dependencies (torch, scikit-learn, numba, triton) load on first use,
+# so ``import softmax_bottleneck`` stays fast and works with only NumPy and SciPy installed.
+_LAZY_SUBMODULES = frozenset(
+    {"augment", "bench", "calibration", "data", "kernels", "metrics", "models", "resampling", "train"}
+)
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "cross_entropy",
+    "explore",
     "log_softmax",
     "logsumexp",
     "naive_softmax",
     "online_softmax",
+    "plotting",
     "softmax",
     "softmax_jacobian",
 ]

@@ -1,0 +1,135 @@
+"""The book's structure: one repository URL, working Colab cells, citations that resolve,
+notebooks stored executed and clean."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import softmax_bottleneck as sb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from toc_notebooks import toc_files, toc_notebooks  # noqa: E402
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+NOTEBOOKS = toc_notebooks(ROOT)
+NB_IDS = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS]
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def test_every_toc_entry_exists():
+    for entry in toc_files(TOC):
+        candidates = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
+        assert any(p.is_file() for p in candidates), f"_toc.yml lists a missing file: {entry}"
+
+
+def test_every_notebook_in_book_is_in_the_toc():
+    listed = {p.resolve() for p in NOTEBOOKS}
+    for path in (ROOT / "book").rglob("*.ipynb"):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        assert path.resolve() in listed, f"{path} is not in _toc.yml: finish it or remove it"
+
+
+def test_repository_url_is_one_and_the_same_everywhere():
+    url = CONFIG["repository"]["url"]
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url)
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'Homepage = "{url}"' in pyproject
+    assert url in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_first_cell_installs_the_pinned_package_only_when_missing(path):
+    first = _read(path).cells[0]
+    assert first.cell_type == "code"
+    assert "remove-cell" in first.metadata.get("tags", []), "the install cell is hidden online"
+    src = first.source
+    spec = f"softmax-bottleneck @ git+{CONFIG['repository']['url']}@v{sb.__version__}"
+    assert spec in src, f"install cell must pin {spec!r}"
+    assert 'find_spec("softmax_bottleneck") is None' in src
+    assert "SOFTMAX_BOTTLENECK_SOURCE" in src
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_notebook_is_stored_executed_without_errors(path):
+    nb = _read(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code[1:]), "run `make notebooks`"
+    counts = [c.execution_count for c in code[1:]]
+    assert counts == sorted(counts), "cells were run out of order"
+    for cell in code:
+        for out in cell.outputs:
+            assert out.output_type != "error", f"error output: {out.get('ename')}"
+            if out.output_type == "stream":
+                assert out.name == "stdout", f"stderr output in a stored cell: {out.text[:200]}"
+    assert "widgets" not in nb.metadata, "saved widget state would need a CDN on the website"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_every_figure_has_alt_text(path):
+    for cell in _read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        has_image = any("image/png" in out.get("data", {}) for out in cell.outputs)
+        if has_image and "remove-output" not in cell.metadata.get("tags", []):
+            alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) > 40, f"figure without a real alt text: {cell.source[:80]!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_second_cell_sets_up(path):
+    code = [c for c in _read(path).cells if c.cell_type == "code"]
+    setup = code[1].source
+    assert "import softmax_bottleneck as sb" in setup
+    assert "use_book_style()" in setup
+    assert re.search(r"default_rng\(\d+\)|manual_seed\(\d+\)|seed\(\d+\)", setup)
+
+
+def _bib_keys() -> set[str]:
+    keys = set()
+    for name in CONFIG["bibtex_bibfiles"]:
+        text = (ROOT / name).read_text()
+        keys |= set(re.findall(r"@\w+\{([^,\s]+),", text))
+    return keys
+
+
+def _citations(text: str) -> set[str]:
+    found = set()
+    for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
+        found |= {key.strip() for key in group.split(",")}
+    return found
+
+
+def test_every_citation_resolves():
+    keys = _bib_keys()
+    for entry in toc_files(TOC):
+        for path in (ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb"):
+            if path.is_file():
+                text = path.read_text()
+                missing = _citations(text) - keys
+                assert not missing, f"{path}: citation keys not in the .bib files: {missing}"
+
+
+def test_bib_keys_are_unique():
+    seen: list[str] = []
+    for name in CONFIG["bibtex_bibfiles"]:
+        seen += re.findall(r"@\w+\{([^,\s]+),", (ROOT / name).read_text())
+    assert len(seen) == len(set(seen))
+
+
+def test_site_loads_nothing_from_a_cdn():
+    config = CONFIG["sphinx"]["config"]
+    assert not config["mathjax_path"].startswith(("http:", "https:", "//"))
+    assert CONFIG["launch_buttons"].get("thebe") is False
