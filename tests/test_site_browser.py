@@ -200,3 +200,30 @@ def test_temperature_explorer_moves_in_the_browser(browser, server):
         assert not problems, "; ".join(problems)
     finally:
         page.close()
+
+
+def _chapter_pages() -> list[str]:
+    if not (SITE / "index.html").is_file():
+        return []
+    pages = []
+    for notebook in sorted((ROOT / "book").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" not in notebook.parts:
+            pages.append(notebook.relative_to(ROOT).with_suffix(".html").as_posix())
+    return pages
+
+
+@pytest.mark.parametrize("rel", _chapter_pages())
+def test_chapter_has_colab_and_download_buttons(browser, server, rel):
+    page, problems = _open(browser, f"{server}/{rel}")
+    try:
+        hrefs = page.evaluate("() => Array.from(document.links).map(a => a.href)")
+        notebook = rel.removesuffix(".html") + ".ipynb"
+        colab = [h for h in hrefs if h.startswith("https://colab.research.google.com/github/")]
+        assert colab and all(h.endswith("/" + notebook) for h in colab), colab
+        downloads = [h for h in hrefs if h.startswith(server) and h.endswith(".ipynb")]
+        assert downloads, f"{rel}: no download link for the notebook"
+        response = page.request.get(downloads[0])
+        assert response.ok and response.json()["nbformat"] == 4
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
