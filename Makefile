@@ -42,11 +42,16 @@ book: $(STAMP)
 serve:
 	$(BIN)/python -m http.server --directory $(SITE) $(PORT)
 
-# Debian's chromium for the browser test (installed only when it is missing).
+# Debian's chromium for the browser test, and fonts for the glossary's Chinese terms
+# (installed with apt only when missing).
+SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-cjk
 browser-deps:
-	@command -v chromium >/dev/null || { \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+		echo "Installing with apt: $$missing"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts book

@@ -115,3 +115,11 @@ def test_ci_runs_the_readme_test_command():
         if line.strip() and not line.startswith("#")
     ]
     assert "make test" in lines
+
+
+def test_readme_names_the_system_packages():
+    match = re.search(r"^SYSTEM_PACKAGES := (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert match, "Makefile must define SYSTEM_PACKAGES"
+    readme = (ROOT / "README.md").read_text()
+    for package in match.group(1).split():
+        assert f"`{package}`" in readme, f"README does not mention the apt package {package}"
