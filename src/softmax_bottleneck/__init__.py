@@ -21,15 +21,33 @@ __version__ = "0.1.0"
 # Submodules with heavier dependencies (torch, scikit-learn, numba, triton) load on first use,
 # so ``import softmax_bottleneck`` stays fast and works with only NumPy and SciPy installed.
 _LAZY_SUBMODULES = frozenset(
-    {"augment", "bench", "calibration", "data", "kernels", "metrics", "models", "resampling", "train"}
+    {
+        "augment",
+        "bench",
+        "calibration",
+        "data",
+        "explore_imbalance",
+        "kernels",
+        "losses",
+        "metrics",
+        "models",
+        "resampling",
+        "sparse",
+        "temperature_scaling",
+        "train",
+    }
 )
+# Functions re-exported from lazily loaded submodules: name -> submodule.
+_LAZY_FUNCTIONS = {"fit_temperature": "temperature_scaling"}
 
 
 def __getattr__(name: str):
-    if name in _LAZY_SUBMODULES:
-        import importlib
+    import importlib
 
+    if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY_FUNCTIONS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
