@@ -118,12 +118,14 @@ def _open(browser, url: str):
 
     page.route("**/*", only_local)
     page.goto(url, wait_until="load")
+    # index.html redirects to the preface: let any redirect settle before looking inside.
+    page.wait_for_load_state("networkidle")
     # MathJax typesets asynchronously; wait until it has finished (if the page loads it).
-    page.wait_for_function(
-        "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)",
-        timeout=20_000,
+    ready = "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)"
+    page.wait_for_function(ready, timeout=20_000)
+    page.evaluate(
+        "() => (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) || null"
     )
-    page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
     page.wait_for_load_state("networkidle")
     return page, problems
 
