@@ -16,7 +16,7 @@ Each row of K values takes three passes:
 * pass 3 scales the written values by ``1 / sum`` (read K, write K, from cache for rows that
   fit in L2).
 
-Rows are spread over all cores with ``numba.prange``, in a few contiguous blocks per thread.
+Rows are spread over all cores with ``numba.prange``.
 """
 
 from __future__ import annotations
@@ -65,12 +65,11 @@ def _build() -> dict[str, Any]:
         )
 
     @nb.njit(fastmath=fm)
-    def row_max(row: Any, acc: Any) -> Any:
+    def row_max(row: Any) -> Any:
         # _LANES running maxima updated elementwise (a select, which vectorises); a plain
         # `m = max(m, v)` is a loop-carried dependency that LLVM will not vectorise without
-        # nnan. NaN is ignored here and caught by the exp pass. `acc` is scratch space owned
-        # by the caller: allocating it here would cost a heap allocation per row.
-        acc[:] = -np.inf
+        # nnan. NaN is ignored here and caught by the exp pass.
+        acc = np.full(_LANES, -np.inf, dtype=row.dtype)
         k = row.shape[0]
         k_lanes = k - k % _LANES
         for j in range(0, k_lanes, _LANES):  # read K
@@ -160,21 +159,14 @@ def _build() -> dict[str, Any]:
     def make(exp_sum: Any, fdtype: Any) -> Any:
         @nb.njit(parallel=True)
         def kernel(x: Any, out: Any) -> None:
-            # Rows are dealt out in contiguous blocks, a few per thread: one scratch buffer
-            # and one scheduling step per block rather than per row, which matters for short
-            # rows (a row of 1 K values takes well under a microsecond).
-            n_rows = x.shape[0]
-            n_blocks = min(n_rows, 4 * nb.get_num_threads())
-            for b in nb.prange(n_blocks):  # blocks of rows spread over all cores
-                acc = np.empty(_LANES, dtype=x.dtype)
-                for i in range(b * n_rows // n_blocks, (b + 1) * n_rows // n_blocks):
-                    row, dst = x[i], out[i]
-                    m = row_max(row, acc)  # pass 1
-                    if not np.isfinite(m):
-                        special_row(row, dst, m)
-                        continue
-                    s = exp_sum(row, dst, m)  # pass 2
-                    scale(dst, fdtype(1.0) / s)  # pass 3
+            for i in nb.prange(x.shape[0]):  # rows spread over all cores
+                row, dst = x[i], out[i]
+                m = row_max(row)  # pass 1
+                if not np.isfinite(m):
+                    special_row(row, dst, m)
+                    continue
+                s = exp_sum(row, dst, m)  # pass 2
+                scale(dst, fdtype(1.0) / s)  # pass 3
 
         return kernel
 
