@@ -84,6 +84,28 @@ def test_fit_is_deterministic_for_a_seed(digits, options):
     assert not all(torch.equal(p, q) for p, q in zip(runs[0][0], _params(model), strict=True))
 
 
+def test_fit_accepts_a_loss_callable(digits):
+    import torch.nn.functional as F
+
+    from softmax_bottleneck.losses import focal_loss
+
+    def train(**options):
+        model = build_model("mlp", n_features=64, n_classes=10, rng=0)
+        history = fit(model, digits.X_train, digits.y_train, epochs=2, rng=3, **options)
+        return _params(model), history.loss
+
+    named, by_callable = train(), train(loss=F.cross_entropy)  # the same loss, two ways
+    assert all(torch.equal(p, q) for p, q in zip(named[0], by_callable[0], strict=True))
+    assert named[1] == by_callable[1]
+    focal = train(loss=lambda z, t: focal_loss(z, t, gamma=2.0))
+    assert not all(torch.equal(p, q) for p, q in zip(named[0], focal[0], strict=True))
+    seen = []
+    train(loss=lambda z, t: seen.append(t.shape) or F.cross_entropy(z, t), mixup_alpha=0.4)
+    assert seen and all(len(shape) == 2 for shape in seen)  # soft labels under mixup
+    with pytest.raises(ValueError, match="label_smoothing"):
+        train(loss=F.cross_entropy, label_smoothing=0.1)
+
+
 def test_fit_does_not_touch_global_seeds(digits):
     np_state = np.random.get_state()[1].copy()  # noqa: NPY002 - the legacy global state
     torch_state = torch.get_rng_state()

@@ -25,6 +25,7 @@ _LAZY_SUBMODULES = frozenset(
         "augment",
         "bench",
         "calibration",
+        "case_study",
         "data",
         "explore_imbalance",
         "kernels",

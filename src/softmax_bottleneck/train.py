@@ -180,12 +180,16 @@ def evaluate(
     return summarize(np.asarray(y), pred, n_classes=n_classes, minority=minority)
 
 
-def _loss_fn(name: str, temperature: float, label_smoothing: float) -> Callable[..., Any]:
+def _loss_fn(
+    name: str | Callable[..., Any], temperature: float, label_smoothing: float
+) -> Callable[..., Any]:
     import torch
     import torch.nn.functional as F
 
     def loss(logits: Any, target: Any) -> Any:  # target: (B,) int64 or (B, C) soft labels
         z = logits / temperature
+        if callable(name):  # a loss of the caller's (chapter 7's losses, for example)
+            return name(z, target)
         if name == "cross_entropy":
             return F.cross_entropy(z, target, label_smoothing=label_smoothing)
         if name == "double_softmax":
@@ -210,7 +214,7 @@ def fit(
     optimizer: str = "sgd",
     momentum: float = 0.9,
     weight_decay: float = 0.0,
-    loss: str = "cross_entropy",
+    loss: str | Callable[[Any, Any], Any] = "cross_entropy",
     label_smoothing: float = 0.0,
     temperature: float = 1.0,
     sampling: str = "shuffle",
@@ -242,9 +246,12 @@ def fit(
         SGD momentum, in [0, 1).
     weight_decay : float, default 0.0
         L2 penalty coefficient (>= 0).
-    loss : {"cross_entropy", "double_softmax", "mse"}, default "cross_entropy"
+    loss : {"cross_entropy", "double_softmax", "mse"} or callable, default "cross_entropy"
         ``"cross_entropy"`` is the correct loss on logits; the other two are the chapter-2
-        mistakes (softmax applied twice; softmax + mean squared error).
+        mistakes (softmax applied twice; softmax + mean squared error). A callable
+        ``loss(logits, target)`` returning a scalar tensor is used as it is (e.g. a focal or
+        logit-adjusted loss of chapter 7): `target` holds class indices, shape (B,), or
+        soft labels, shape (B, C), when `mixup_alpha` > 0.
     label_smoothing : float, default 0.0
         In [0, 1); only with ``loss="cross_entropy"``.
     temperature : float, default 1.0
@@ -307,9 +314,10 @@ def fit(
     label_smoothing = _check_nonneg(label_smoothing, "label_smoothing", below_one=True)
     mixup_alpha = _check_nonneg(mixup_alpha, "mixup_alpha")
     check_choice(optimizer, "optimizer", OPTIMIZERS)
-    check_choice(loss, "loss", LOSSES)
+    if not callable(loss):
+        check_choice(loss, "loss", LOSSES)
     check_choice(sampling, "sampling", SAMPLING)
-    if label_smoothing and loss != "cross_entropy":
+    if label_smoothing and (callable(loss) or loss != "cross_entropy"):
         raise ValueError("Expected `label_smoothing` only with loss='cross_entropy'")
     if (X_val is None) != (y_val is None):
         raise ValueError("Expected both `X_val` and `y_val`, or neither")
