@@ -16,6 +16,7 @@ from softmax_bottleneck.losses import (
     adjust_logits,
     class_balanced_weights,
     focal_loss,
+    ldam_loss,
     logit_adjusted_loss,
 )
 
@@ -282,3 +283,82 @@ def test_empty_batch_sum_and_none():
     y = torch.zeros(0, dtype=torch.long)
     assert float(focal_loss(z, y, reduction="sum")) == 0.0
     assert focal_loss(z, y, reduction="none").shape == (0,)
+
+
+# --- LDAM (Cao et al. 2019) ------------------------------------------------------------------
+
+
+def _ldam_reference(x, target, cls_num_list, max_m=0.5, weight=None, s=30.0):
+    """The authors' LDAMLoss.forward (github.com/kaidic/LDAM-DRW), rewritten without CUDA."""
+    m_list = 1.0 / np.sqrt(np.sqrt(np.asarray(cls_num_list, dtype=np.float64)))
+    m_list = torch.as_tensor(m_list * (max_m / np.max(m_list)), dtype=x.dtype)
+    index = torch.zeros_like(x, dtype=torch.bool)
+    index.scatter_(1, target.view(-1, 1), True)
+    batch_m = torch.matmul(m_list[None, :], index.to(x.dtype).transpose(0, 1)).view(-1, 1)
+    output = torch.where(index, x - batch_m, x)
+    return F.cross_entropy(s * output, target, weight=weight)
+
+
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("s", [1.0, 30.0])
+def test_ldam_matches_the_authors_code(use_weight, s):
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(40, 7, generator=g, dtype=torch.float64, requires_grad=True) / 3
+    y = torch.randint(0, 7, (40,), generator=g)
+    counts = [500, 200, 90, 40, 12, 5, 2]
+    w = torch.rand(7, generator=g, dtype=torch.float64) + 0.2 if use_weight else None
+    ours = ldam_loss(x, y, counts, scale=s, weight=w)
+    ref = _ldam_reference(x, y, counts, weight=w, s=s)
+    torch.testing.assert_close(ours, ref)
+    (g_ours,) = torch.autograd.grad(ours, x)
+    (g_ref,) = torch.autograd.grad(ref, x)
+    torch.testing.assert_close(g_ours, g_ref)
+
+
+def test_ldam_zero_margin_is_cross_entropy_and_margins_follow_counts():
+    z = np.random.default_rng(0).normal(size=(30, 4))
+    y = np.arange(30) % 4
+    counts = [81, 16, 16, 1]  # n^(-1/4) = 1/3, 1/2, 1/2, 1: margins 1/6, 1/4, 1/4, 1/2
+    np.testing.assert_allclose(ldam_loss(z, y, counts, max_margin=0.0),
+                               sb.cross_entropy(z, y))
+    # the margin is subtracted from the true logit only: per-example loss = CE of shifted row
+    expected = sb.cross_entropy(z - np.array([1 / 6, 1 / 4, 1 / 4, 1 / 2])[y][:, None]
+                                * np.eye(4)[y], y, reduction="none")
+    np.testing.assert_allclose(ldam_loss(z, y, counts, reduction="none"), expected)
+    # torch and NumPy agree; a class axis other than the last works
+    np.testing.assert_allclose(ldam_loss(torch.tensor(z), torch.tensor(y), counts).numpy(),
+                               ldam_loss(z, y, counts))
+    np.testing.assert_allclose(ldam_loss(z.T, y, counts, axis=0), ldam_loss(z, y, counts))
+
+
+@given(
+    row=st.lists(st.floats(-5, 5), min_size=3, max_size=3),
+    m=st.floats(0.01, 3.0),
+)
+def test_ldam_is_above_cross_entropy_and_grows_with_the_margin(row, m):
+    z = np.array([row])
+    for y in range(3):
+        ce = float(sb.cross_entropy(z, [y]))
+        small = float(ldam_loss(z, [y], [100, 10, 1], max_margin=m))
+        large = float(ldam_loss(z, [y], [100, 10, 1], max_margin=2 * m))
+        assert ce < small < large
+
+
+def test_ldam_errors():
+    z, y = np.zeros((2, 3)), [0, 1]
+    with pytest.raises(ValueError, match="`class_counts`"):
+        ldam_loss(z, y, [1, 2])
+    with pytest.raises(ValueError, match="`class_counts`"):
+        ldam_loss(z, y, [1, 0, 2])
+    with pytest.raises(ValueError, match="`max_margin`"):
+        ldam_loss(z, y, [1, 2, 3], max_margin=-0.1)
+    with pytest.raises(TypeError, match="`max_margin`"):
+        ldam_loss(z, y, [1, 2, 3], max_margin="0.5")
+    with pytest.raises(ValueError, match="`scale`"):
+        ldam_loss(z, y, [1, 2, 3], scale=0.0)
+    with pytest.raises(ValueError, match="`scale`"):
+        ldam_loss(z, y, [1, 2, 3], scale=np.inf)
+    with pytest.raises(ValueError, match="`target`"):
+        ldam_loss(z, [0, 3], [1, 2, 3])
+    with pytest.raises(ValueError, match="`reduction`"):
+        ldam_loss(z, y, [1, 2, 3], reduction="avg")

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 import softmax_bottleneck as sb
 from softmax_bottleneck.models.mos import (
+    MixtureOfContexts,
     MixtureOfSoftmaxes,
     SoftmaxOutput,
     log_prob_rank,
@@ -133,6 +134,43 @@ def test_rank_of_known_matrices():
     assert log_prob_rank(noisy) == 20 and log_prob_rank(noisy, rtol=1e-4) == 4
 
 
+@pytest.mark.parametrize("d_latent", [2, 5])
+def test_moc_is_rank_bounded_where_mos_is_not(d_latent):
+    # Same parameters, same contexts: mixing before the softmax keeps the d_latent + 2 bound.
+    torch.manual_seed(d_latent)
+    moc = MixtureOfContexts(4, 60, 3, d_latent=d_latent).double()
+    mos = MixtureOfSoftmaxes(4, 60, 3, d_latent=d_latent).double()
+    mos.load_state_dict(moc.state_dict())
+    with torch.no_grad():
+        for p in moc.parameters():
+            p.mul_(3)  # far from uniform
+        mos.load_state_dict(moc.state_dict())
+        h = _contexts(150, 4)
+        assert log_prob_rank(moc(h)) == d_latent + 2
+        assert log_prob_rank(mos(h)) > d_latent + 2
+
+
+def test_moc_is_a_softmax_of_the_mixed_context():
+    torch.manual_seed(3)
+    moc = MixtureOfContexts(6, 23, 4, d_latent=5).double()
+    h = _contexts(11, 6, seed=4)
+    with torch.no_grad():
+        pi = torch.softmax(h @ moc.prior.weight.T, -1)  # (N, M)
+        ctx = torch.tanh(h @ moc.latent.weight.T + moc.latent.bias).reshape(11, 4, 5)
+        mixed = torch.einsum("nm,nmd->nd", pi, ctx)  # the averaged hidden state, by hand
+        torch.testing.assert_close(moc.mixed_context(h), mixed)
+        softmax = SoftmaxOutput(5, 23).double()
+        softmax.decoder.load_state_dict(moc.decoder.state_dict())
+        torch.testing.assert_close(moc(h), softmax(mixed))
+        # with one component the mixture weight is 1: MoC and MoS coincide
+        one = MixtureOfContexts(6, 23, 1).double()
+        mos = MixtureOfSoftmaxes(6, 23, 1).double()
+        mos.load_state_dict(one.state_dict())
+        torch.testing.assert_close(one(h), mos(h))
+    moc(h.requires_grad_()).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in moc.parameters())
+
+
 def test_errors():
     with pytest.raises(ValueError, match="`log_probs`"):
         log_prob_rank(np.zeros(3))
@@ -150,5 +188,9 @@ def test_errors():
         MixtureOfSoftmaxes(4, 10, dropout=1.0)
     with pytest.raises(ValueError, match="`n_classes`"):
         SoftmaxOutput(4, 0)
+    with pytest.raises(ValueError, match="`n_components`"):
+        MixtureOfContexts(4, 10, 0)
+    with pytest.raises(TypeError, match="`d_latent`"):
+        MixtureOfContexts(4, 10, 2, d_latent=2.5)
     with pytest.raises(ValueError, match="`logits`"):
         log_sigsoftmax(np.zeros((2, 0)))

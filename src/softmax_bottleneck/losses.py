@@ -11,6 +11,8 @@ knob is turned off:
 * :func:`logit_adjusted_loss` adds ``tau * log(prior)`` to the logits inside the loss
   (``tau=0``: cross-entropy), and :func:`adjust_logits` subtracts it after training instead:
   the two forms of logit adjustment of Menon et al. (2021).
+* :func:`ldam_loss` asks the true class to win by a margin that grows as the class gets rarer
+  (``max_margin=0``: cross-entropy; Cao et al. 2019).
 
 The losses take class indices, accept NumPy arrays and PyTorch tensors and return the same
 kind (torch keeps autograd). ``weight=`` and ``label_smoothing=`` mean exactly what they mean
@@ -33,6 +35,7 @@ __all__ = [
     "adjust_logits",
     "class_balanced_weights",
     "focal_loss",
+    "ldam_loss",
     "logit_adjusted_loss",
 ]
 
@@ -498,3 +501,101 @@ def adjust_logits(logits: Any, class_prior: Any, /, *, tau: float = 1.0, axis: i
     shape[ax] = z.shape[ax]
     out = z - _like(a * log_prior, z).reshape(shape)
     return _cast_back(out, dtype)
+
+
+def ldam_loss(
+    logits: Any,
+    target: Any,
+    class_counts: Any,
+    /,
+    *,
+    max_margin: float = 0.5,
+    scale: float = 1.0,
+    weight: Any = None,
+    axis: int = -1,
+    reduction: str = "mean",
+) -> Any:
+    r"""Label-distribution-aware margin (LDAM) loss: a larger margin for rarer classes.
+
+    .. math::
+
+        \ell(z, y) = -\log \frac{e^{s (z_y - \Delta_y)}}
+                                 {e^{s (z_y - \Delta_y)} + \sum_{k \ne y} e^{s z_k}},
+        \qquad \Delta_k = \frac{C}{n_k^{1/4}}
+
+    The true class must beat the others by a margin ``Delta_y`` that grows as its training
+    count ``n_y`` shrinks; ``C`` is set so that the rarest class gets `max_margin`. With
+    ``max_margin = 0`` and ``scale = 1`` it is cross-entropy. Cao et al. pair it with
+    *deferred re-weighting* (DRW): train with ``weight=None`` first, then switch to
+    class-balanced weights (:func:`class_balanced_weights`) for the last part of training.
+
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        The model's raw scores, at least 1-d, classes along `axis`.
+    target : array_like or torch.Tensor
+        Integer class indices, shape of `logits` minus the class axis.
+    class_counts : array_like or torch.Tensor
+        Training examples per class (length ``K``, positive).
+    max_margin : float, default 0.5
+        The margin of the rarest class, a finite number >= 0 (0.5 in the authors' code).
+    scale : float, default 1.0
+        ``s``, a positive finite factor applied after the margin. The authors' code uses
+        ``s = 30`` with normalised (cosine) logits in [-1, 1]; for a plain linear layer whose
+        logits are already of order 1 to 10, ``s = 1`` is the natural choice.
+    weight, axis, reduction
+        As in :func:`focal_loss` (and :func:`torch.nn.functional.cross_entropy`).
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        The loss, same kind and floating dtype as `logits`; torch keeps autograd.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`focal_loss`; also if `class_counts` is not ``K`` positive finite numbers,
+        `max_margin` is negative or not finite, or `scale` is not positive and finite.
+
+    Notes
+    -----
+    The margin is subtracted from the true class's logit only, so predictions at test time
+    use the plain logits. Book: chapter 7.
+
+    References
+    ----------
+    K. Cao, C. Wei, A. Gaidon, N. Arechiga and T. Ma, "Learning Imbalanced Datasets with
+    Label-Distribution-Aware Margin Loss", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> import softmax_bottleneck as sb
+    >>> from softmax_bottleneck.losses import ldam_loss
+    >>> z, counts = [[2.0, 1.0, 0.1]], [256, 16, 1]     # margins 0.125, 0.25, 0.5
+    >>> float(ldam_loss(z, [0], counts, max_margin=0.0)) == float(sb.cross_entropy(z, [0]))
+    True
+    >>> [round(float(ldam_loss(z, [y], counts)), 3) for y in range(3)]    # cross-entropy + ...
+    [0.461, 1.612, 2.777]
+    """
+    z, _, dtype = _prepare_logits(logits, axis)
+    t = _prepare_target(target, z)
+    k = z.shape[-1]
+    counts = _class_vector(class_counts, "class_counts", k, positive=True)
+    m = _check_real(max_margin, "max_margin", low=0.0, high=np.inf, what="a finite number >= 0")
+    s = _check_real(scale, "scale", low=0.0, high=np.inf, what="a positive finite number")
+    if s == 0.0:
+        raise ValueError(f"Expected `scale` to be a positive finite number, got {scale!r}")
+    check_choice(reduction, "reduction", REDUCTIONS)
+    w = None
+    if weight is not None:
+        w = _like(_class_vector(weight, "weight", k, positive=False), z)
+    inv = counts ** -0.25
+    margins = _like(m * inv / inv.max(), z)  # (K,)
+    if _xp(z) is np:
+        onehot = (np.arange(k) == t[..., None]).astype(z.dtype)  # (..., K)
+    else:
+        import torch
+
+        onehot = torch.nn.functional.one_hot(t, k).to(z.dtype)  # (..., K)
+    z = s * (z - onehot * margins)
+    return _finish(_loss(z, t, w, 0.0, 0.0, reduction), z, dtype)

@@ -16,6 +16,9 @@ bottleneck* of Yang et al. (2018).
 * :class:`SoftmaxOutput` is the plain layer, for comparison.
 * :class:`MixtureOfSoftmaxes` mixes ``M`` softmaxes with context-dependent weights; the log of
   a mixture is no longer affine in ``h``, so its ``A`` can have full rank.
+* :class:`MixtureOfContexts` mixes the ``M`` component contexts *before* one softmax: the
+  baseline of Yang et al. that shows the mixing must happen after the softmax (it is still a
+  softmax of one hidden state, so still rank-bounded).
 * :func:`log_sigsoftmax` replaces ``exp`` by ``exp(z) sigmoid(z)`` (Kanai et al. 2018), a
   one-line change that is also not log-affine.
 * :func:`log_prob_rank` measures the numerical rank of ``A``.
@@ -32,7 +35,13 @@ from torch import nn
 
 from .._validation import as_float_array, check_class_axis, is_torch_tensor
 
-__all__ = ["MixtureOfSoftmaxes", "SoftmaxOutput", "log_prob_rank", "log_sigsoftmax"]
+__all__ = [
+    "MixtureOfContexts",
+    "MixtureOfSoftmaxes",
+    "SoftmaxOutput",
+    "log_prob_rank",
+    "log_sigsoftmax",
+]
 
 
 def _check_size(value: Any, name: str) -> int:
@@ -170,6 +179,60 @@ class MixtureOfSoftmaxes(nn.Module):
     def mixture_weights(self, h: torch.Tensor) -> torch.Tensor:
         """The mixture weights ``pi(h)``, shape ``h.shape[:-1] + (M,)``."""
         return torch.softmax(self.prior(h), dim=-1)
+
+
+class MixtureOfContexts(MixtureOfSoftmaxes):
+    r"""Mixture of contexts (MoC): the ``M`` component contexts mixed *before* one softmax.
+
+    .. math::
+
+        p(\cdot \mid h) = \operatorname{softmax}\Big(W \sum_{k=1}^{M} \pi_k(h)
+        \tanh(P_k h + q_k) + b\Big), \qquad \pi(h) = \operatorname{softmax}(U h)
+
+    The same parameters as :class:`MixtureOfSoftmaxes` (it subclasses it and only changes
+    where the mixing happens), so the two can be compared at equal size. Yang et al. (2018)
+    use it as a baseline: the mixed context ``g(h) = sum_k pi_k(h) tanh(P_k h + q_k)`` is just
+    another context vector of size ``d_latent``, so the log-probabilities are
+    ``log_softmax(W g(h) + b)`` and their matrix has rank at most ``d_latent + 2``, like a
+    plain softmax. Mixing *after* the softmax, as MoS does, is what escapes the bound.
+
+    Parameters
+    ----------
+    d_model, n_classes, n_components, d_latent, dropout, bias
+        As :class:`MixtureOfSoftmaxes`.
+
+    Notes
+    -----
+    Cost: one softmax over ``V`` per token, as a plain softmax. Book: chapter 7.
+
+    References
+    ----------
+    Z. Yang, Z. Dai, R. Salakhutdinov and W. W. Cohen, "Breaking the Softmax Bottleneck: A
+    High-Rank RNN Language Model", ICLR 2018 (section 2.5, "Mixture of contexts: a low-rank baseline").
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> moc = MixtureOfContexts(4, 50, n_components=3).double()
+    >>> h = torch.randn(200, 4, dtype=torch.float64)
+    >>> logp = moc(h).detach()                                   # (N, V)
+    >>> torch.allclose(logp.exp().sum(-1), torch.ones(200, dtype=torch.float64))
+    True
+    >>> log_prob_rank(logp)                                      # <= d_latent + 2 = 6
+    6
+    """
+
+    def mixed_context(self, h: torch.Tensor) -> torch.Tensor:
+        """The mixed context ``g(h)``, shape ``h.shape[:-1] + (d_latent,)``."""
+        pi = self.mixture_weights(h)  # (..., M)
+        ctx = torch.tanh(self.latent(h))  # (..., M * d_latent)
+        ctx = self.dropout(ctx.unflatten(-1, (self.n_components, self.d_latent)))  # (..., M, d)
+        return (pi.unsqueeze(-1) * ctx).sum(dim=-2)  # (..., d_latent)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities ``log_softmax(W g(h) + b)``, shape ``h.shape[:-1] + (V,)``."""
+        return torch.log_softmax(self.decoder(self.mixed_context(h)), dim=-1)  # (..., V)
 
 
 def log_sigsoftmax(logits: Any, /, *, axis: int = -1) -> Any:
