@@ -59,3 +59,13 @@ def test_every_citation_is_in_the_bibliography() -> None:
     assert cited, "no citations found: the pattern is wrong"
     missing = {k: str(p.relative_to(ROOT)) for k, p in cited.items() if k not in keys}
     assert not missing, f"cited but not in references.bib: {missing}"
+
+
+def test_no_work_is_listed_twice() -> None:
+    titles: dict[str, str] = {}
+    for key, body in _bib_entries().items():
+        match = re.search(r"^\s*title\s*=\s*\{(.*?)\},?\s*$", body, re.M | re.S)
+        assert match, f"{key}: title not parsed"
+        title = re.sub(r"[^a-z0-9]", "", match.group(1).lower())
+        assert title not in titles, f"{key} and {titles[title]} are the same work"
+        titles[title] = key
