@@ -35,11 +35,47 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["main", "measure_peak_memory", "run"]
+__all__ = ["committed_results", "main", "measure_peak_memory", "run"]
 
 MIB = 1 << 20
 FULL_COLS = [1024, 4096, 16384, 50257, 128256, 1048576]
 QUICK_COLS = [1024, 4096, 50257, 128256]
+
+# Results committed with the book: the repository keeps them in benchmarks/results/, and a
+# copy ships inside the package (tests/test_bench.py checks the two agree) so that chapters 8
+# and 9 also run where only the package is installed, as on Colab.
+_PACKAGED_RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_results")
+
+
+def committed_results(pattern: str = "*.json") -> dict[str, dict[str, Any]]:
+    """The benchmark results committed with the book, by file name.
+
+    Parameters
+    ----------
+    pattern : str, default ``"*.json"``
+        A glob pattern for the file names, e.g. ``"cuda-*.json"``.
+
+    Returns
+    -------
+    dict
+        File name (without folder) to the parsed JSON object (``machine``, ``versions``,
+        ``date``, ``rows``...), sorted by name; empty if nothing matches.
+
+    Examples
+    --------
+    >>> results = committed_results("cpu-*.json")
+    >>> all({"machine", "date", "rows"} <= set(r) for r in results.values())
+    True
+    """
+    import glob
+
+    if not isinstance(pattern, str) or not pattern:
+        raise TypeError(f"pattern must be a non-empty str, got {pattern!r}")
+    found = {}
+    for path in sorted(glob.glob(os.path.join(_PACKAGED_RESULTS, pattern))):
+        with open(path, encoding="utf-8") as f:
+            found[os.path.basename(path)] = json.load(f)
+    return found
 
 
 def _machine(device: str) -> dict[str, Any]:
