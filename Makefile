@@ -7,8 +7,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# torch is pinned to the CPU wheel: an unpinned torch pulls several GB of CUDA packages.
+# torch is pinned, and PyTorch's CPU index is added so that pip picks the CPU build
+# (2.13.0+cpu): PyPI's Linux wheel of the same version pulls several GB of CUDA packages.
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 EXTRAS := torch,kernels,data,book,test
 SITE := _build/html
 PORT ?= 8000
@@ -25,7 +27,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet --extra-index-url "$(TORCH_INDEX)" "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	$(BIN)/python -m ipykernel install --user --name softmax-bottleneck \
 		--display-name "Python (softmax-bottleneck)" >/dev/null

@@ -50,6 +50,18 @@ def test_torch_pin_is_exact_and_allowed_by_pyproject():
     assert torch_reqs and torch_reqs[0].specifier.contains(spec.version)
 
 
+def test_torch_comes_from_the_same_cpu_index_everywhere():
+    # The pin alone does not pick the CPU build: on Linux, PyPI's torch wheel is the CUDA one.
+    make = (ROOT / "Makefile").read_text()
+    index = re.search(r"^TORCH_INDEX \?= (\S+)$", make, re.M)
+    assert index and index.group(1).endswith("/whl/cpu"), "Makefile must define a CPU index"
+    assert '--extra-index-url "$(TORCH_INDEX)" "$(TORCH_SPEC)"' in make
+    assert f"--extra-index-url {index.group(1)}" in (ROOT / "environment.yml").read_text()
+    assert f"--extra-index-url {index.group(1)} torch==" in (
+        ROOT / "book" / "appendices" / "setup.md"
+    ).read_text()
+
+
 def test_makefile_installs_every_extra():
     extras = re.search(r"^EXTRAS := (\S+)$", (ROOT / "Makefile").read_text(), re.M)
     assert extras, "Makefile must define EXTRAS"
