@@ -56,7 +56,9 @@ def test_first_cell_installs_the_pinned_package_only_when_missing(path):
     assert first.cell_type == "code"
     assert "remove-cell" in first.metadata.get("tags", []), "the install cell is hidden online"
     src = first.source
-    spec = f"softmax-bottleneck @ git+{CONFIG['repository']['url']}@v{sb.__version__}"
+    # The extras a chapter needs beyond Colab's own packages: the text corpus, Numba.
+    spec = (f"softmax-bottleneck[data,kernels] @ git+{CONFIG['repository']['url']}"
+            f"@v{sb.__version__}")
     assert spec in src, f"install cell must pin {spec!r}"
     assert 'find_spec("softmax_bottleneck") is None' in src
     assert "SOFTMAX_BOTTLENECK_SOURCE" in src
