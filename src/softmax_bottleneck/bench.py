@@ -421,11 +421,17 @@ def run(
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("Expected a CUDA GPU for device='cuda', found none")
     n_threads = threads or os.cpu_count() or 1
-    torch.set_num_threads(n_threads)
     if device == "cpu":
         import numba
 
+        # Numba first: starting its OpenMP pool resets the calling thread's OpenMP count,
+        # which PyTorch reads, so a later torch.set_num_threads is the one that holds.
         numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    torch.set_num_threads(n_threads)
+    if torch.get_num_threads() != n_threads:
+        raise RuntimeError(
+            f"asked PyTorch for {n_threads} threads, it uses {torch.get_num_threads()}"
+        )
     cols = cols or (QUICK_COLS if quick else FULL_COLS)
     repeats = repeats or (3 if quick else 7)
     target = (target_mib or 64) * MIB
