@@ -11,6 +11,8 @@ import pytest
 
 from softmax_bottleneck.data import long_tailed_counts
 from softmax_bottleneck.explore_imbalance import (
+    METHOD_LABELS,
+    METHODS,
     ImbalanceSweep,
     imbalance_explorer_html,
     imbalance_figure,
@@ -106,6 +108,14 @@ def test_html_embeds_the_results(sweep):
     bacc = sweep.recall["baseline"][1].mean()
     assert f'class="sb-bacc-0">{bacc:.3f}<' in page.html
     assert "http" not in page.html  # nothing loaded from the network
+    # readers see names, not identifiers
+    assert data["methods"] == [METHOD_LABELS[m] for m in sweep.methods]
+    assert all(f"{METHOD_LABELS[m]}: balanced accuracy" in page.html for m in sweep.methods)
+
+
+def test_every_method_has_a_readable_label():
+    assert set(METHOD_LABELS) == set(METHODS)
+    assert METHOD_LABELS["class_balanced"] == "class-balanced batches"
 
 
 def test_html_start_and_errors(sweep):

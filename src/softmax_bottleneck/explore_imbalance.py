@@ -38,6 +38,15 @@ __all__ = [
 #: Training-set treatments the sweep knows: none, or a sampler of :mod:`~.resampling`.
 METHODS = ("baseline", "oversample", "undersample", "smote", "class_balanced")
 
+#: How each method is named in figures and in the page explorer.
+METHOD_LABELS = {
+    "baseline": "baseline",
+    "oversample": "random over-sampling",
+    "undersample": "random under-sampling",
+    "smote": "SMOTE",
+    "class_balanced": "class-balanced batches",
+}
+
 
 @dataclass(frozen=True)
 class ImbalanceSweep:
@@ -254,7 +263,7 @@ def imbalance_figure(sweep: ImbalanceSweep, /, *, rho: float) -> Any:
             yerr=err,
             capsize=2,
             color=PALETTE[_COLOURS[k % len(_COLOURS)]],
-            label=f"{m} (bal. acc. {r.mean():.3f})",
+            label=f"{METHOD_LABELS[m]} (bal. acc. {r.mean():.3f})",
         )
     ax2.set_ylim(0, 1.05)
     ax2.set_xticks(classes)
@@ -407,7 +416,7 @@ def imbalance_explorer_html(
         "rhos": [f"{r:g}" for r in sweep.rhos],
         "counts": sweep.counts.tolist(),
         "maxCount": int(sweep.counts.max()),
-        "methods": list(sweep.methods),
+        "methods": [METHOD_LABELS[m] for m in sweep.methods],
         "recall": [np.round(r, 4).tolist() for r in means],
         "bacc": [np.round(r.mean(axis=1), 4).tolist() for r in means],
     }
@@ -439,7 +448,7 @@ def imbalance_explorer_html(
 
     legend = " ".join(
         f'<span style="color:{PALETTE[_COLOURS[k % len(_COLOURS)]]}">■</span> '
-        f'{html.escape(m)}: balanced accuracy <b class="sb-bacc-{k}">'
+        f'{html.escape(METHOD_LABELS[m])}: balanced accuracy <b class="sb-bacc-{k}">'
         f"{means[k][i0].mean():.3f}</b>"
         for k, m in enumerate(sweep.methods)
     )
