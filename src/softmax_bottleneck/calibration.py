@@ -32,7 +32,8 @@ class ReliabilityCurve:
     Attributes
     ----------
     bin_edges : ndarray, shape (n_bins + 1,)
-        Equal-width edges from 0 to 1.
+        Equal-width edges ``k / n_bins`` for k = 0, ..., n_bins. Bins are closed on the left
+        ([lo, hi)); a confidence of exactly 1 is counted in the last bin.
     confidence : ndarray, shape (n_bins,)
         Mean confidence in each bin (NaN for an empty bin).
     accuracy : ndarray, shape (n_bins,)
@@ -74,10 +75,18 @@ def _check(probs: Any, target: Any, n_bins: Any) -> tuple[np.ndarray, np.ndarray
     return probs, target
 
 
+def _bin_edges(n_bins: int) -> np.ndarray:
+    # Edge k is k / n_bins, correctly rounded, so a confidence computed as k / n_bins sits
+    # exactly on it and falls in bin k. np.linspace(0, 1, 11) gives 0.6000000000000001 for
+    # 6/10 (so 0.6 fell one bin low: 513 of the 5,049 fractions k/n with n <= 100), and
+    # floor(conf * n_bins) fails too (1/49 * 49 == 0.9999999999999999).
+    return np.arange(n_bins + 1, dtype=np.float64) / n_bins
+
+
 def _binned(probs: np.ndarray, target: np.ndarray, n_bins: int):
     confidence = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == target).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    edges = _bin_edges(n_bins)
     # Bins are [lo, hi); a confidence of exactly 1 goes in the last bin.
     which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
     counts = np.bincount(which, minlength=n_bins)
@@ -164,8 +173,11 @@ def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) 
 
     Notes
     -----
-    Matches ``torchmetrics.classification.MulticlassCalibrationError(norm="l1")`` (tested),
-    which also uses bins closed on the left. The ECE of a finite sample is biased upwards and
+    Bins are closed on the left with edges ``k / n_bins``, so a confidence that is a round
+    fraction (0.6 with 10 bins) falls in the bin it starts. Matches
+    ``torchmetrics.classification.MulticlassCalibrationError(norm="l1")`` (tested), except
+    where torchmetrics' ``linspace`` edges round above such a fraction (0.3 with 10 bins) and
+    for a confidence of exactly 1, which torchmetrics counts in an extra bin. The ECE of a finite sample is biased upwards and
     depends on `n_bins`; compare models with the same bins and test set. Book: chapters 2 and 7.
 
     References
