@@ -178,3 +178,60 @@ def test_torchmetrics_corner_case_due_to_dtype(n_bins):
     assert expected_calibration_error(probs, target, n_bins=n_bins) == pytest.approx(
         float(ref), abs=1e-6
     )
+
+
+# --- float16 and bfloat16 probabilities (referee report, issue 13) ---
+
+
+@pytest.mark.parametrize("n_classes", [5, 100, 1000])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_low_precision_probabilities_accepted(n_classes, dtype):
+    """sb.softmax's own float16/bfloat16 output is accepted (its row sums are off by up to
+    eps/2, more than the float64 tolerance), and the ECE equals torchmetrics' on the same
+    rounded probabilities read in float64."""
+    import softmax_bottleneck as sb
+
+    gen = torch.Generator().manual_seed(n_classes)
+    logits = 3 * torch.randn(256, n_classes, generator=gen)
+    target = torch.randint(0, n_classes, (256,), generator=gen)
+    probs = sb.softmax(logits.to(dtype))
+    assert probs.dtype == dtype
+    ece = expected_calibration_error(probs, target)
+    ref = multiclass_calibration_error(probs.double(), target, num_classes=n_classes, n_bins=15)
+    assert ece == pytest.approx(float(ref), abs=1e-6)
+    curve = reliability_curve(probs, target)
+    assert curve.counts.sum() == 256
+
+
+def test_numpy_float16_probabilities_accepted():
+    rng = np.random.default_rng(3)
+    probs = _random_probs(rng, 200, 10, 2.0).astype(np.float16)
+    target = rng.integers(0, 10, size=200)
+    assert not np.allclose(probs.astype(np.float64).sum(1), 1.0, atol=1e-4)  # the old refusal
+    ece = expected_calibration_error(probs, target)
+    ref = multiclass_calibration_error(
+        torch.from_numpy(probs.astype(np.float64)), torch.from_numpy(target), num_classes=10
+    )
+    assert ece == pytest.approx(float(ref), abs=1e-6)
+
+
+def test_low_precision_still_refuses_non_probabilities():
+    probs = torch.tensor([[0.6, 0.2], [0.5, 0.5]], dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match=r"sum to 1 .* row summing to 0\.8"):
+        expected_calibration_error(probs, torch.tensor([0, 1]))
+    logits = torch.tensor([[2.0, -1.0]], dtype=torch.float16)
+    with pytest.raises(ValueError, match=r"probs.*\[0, 1\].*apply softmax"):
+        expected_calibration_error(logits, torch.tensor([0]))
+
+
+@pytest.mark.parametrize(
+    ("probs", "err", "match"),
+    [
+        ([["a", "b"]], TypeError, "probs"),
+        (torch.tensor([[0.5 + 0j, 0.5]]), TypeError, "probs"),
+        (np.array([[0.5, 0.5]], dtype=complex), TypeError, "probs"),
+    ],
+)
+def test_non_real_probs_refused(probs, err, match):
+    with pytest.raises(err, match=match):
+        reliability_curve(probs, [0])

@@ -44,8 +44,14 @@ def test_is_the_minimum_and_matches_torch_lbfgs():
     # Independent fit: torch L-BFGS on log T with autograd.
     zt, yt = torch.tensor(z), torch.tensor(y)
     log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=200, tolerance_grad=1e-12,
-                            tolerance_change=1e-14, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [log_t],
+        lr=0.5,
+        max_iter=200,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-14,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure():
         opt.zero_grad()
@@ -109,3 +115,20 @@ def test_errors():
         fit_temperature(z, y, bounds=5)
     with pytest.raises(ValueError, match="`temperature`"):
         temperature_nll(z, y, temperature=0.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_low_precision_logits_accepted(dtype):
+    """bfloat16 tensors crashed in ``.numpy()``; both half precisions are read into float64."""
+    gen = torch.Generator().manual_seed(0)
+    z = 2 * torch.randn(2000, 4, generator=gen)
+    y = torch.distributions.Categorical(logits=z).sample()
+    low = (3.0 * z).to(dtype)
+    t = fit_temperature(low, y)
+    assert t == pytest.approx(fit_temperature(low.double(), y), rel=1e-6)
+    assert abs(t - 3.0) < 0.3
+    nll = temperature_nll(low, y, temperature=2.0)
+    assert nll == pytest.approx(temperature_nll(low.double(), y, temperature=2.0))
+    assert fit_temperature(low.numpy() if dtype == torch.float16 else low.float().numpy(), y) == (
+        pytest.approx(t, rel=1e-6)
+    )

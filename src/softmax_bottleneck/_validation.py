@@ -47,6 +47,23 @@ def as_float_array(x: Any, name: str) -> Any:
     raise TypeError(f"Expected `{name}` to be an array of real numbers, got dtype {arr.dtype}")
 
 
+def as_float64_numpy(x: Any, name: str) -> tuple[np.ndarray, float]:
+    """Return `x` as a float64 NumPy array, and the machine epsilon of its own floating dtype.
+
+    For the functions that compute in float64 on the CPU (calibration, temperature scaling):
+    torch tensors of any floating dtype, bfloat16 included (which NumPy cannot hold), on any
+    device, are detached and converted; integer and boolean input counts as exact (epsilon of
+    float64). The epsilon lets a caller scale a tolerance to the precision the data came in.
+    """
+    x = as_float_array(x, name)
+    if is_torch_tensor(x):
+        import torch
+
+        eps = float(torch.finfo(x.dtype).eps)
+        return x.detach().to(device="cpu", dtype=torch.float64).numpy(), eps
+    return x.astype(np.float64, copy=False), float(np.finfo(x.dtype).eps)
+
+
 def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
     """Return `axis` as a non-negative index into `ndim` dimensions, or raise."""
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):

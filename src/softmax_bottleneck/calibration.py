@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import is_torch_tensor
+from ._validation import as_float64_numpy, is_torch_tensor
 
 __all__ = ["ReliabilityCurve", "expected_calibration_error", "reliability_curve"]
 
@@ -49,11 +49,11 @@ class ReliabilityCurve:
 
 
 def _check(probs: Any, target: Any, n_bins: Any) -> tuple[np.ndarray, np.ndarray]:
-    if is_torch_tensor(probs):
-        probs = probs.detach().cpu().numpy()
     if is_torch_tensor(target):
         target = target.detach().cpu().numpy()
-    probs = np.asarray(probs, dtype=np.float64)
+    # float16 and bfloat16 (NumPy or torch) are read into float64; the row-sum tolerance scales
+    # with the precision they came in, since rounding each entry moves a row sum by up to eps/2.
+    probs, eps = as_float64_numpy(probs, "probs")
     target = np.asarray(target)
     if probs.ndim != 2 or probs.shape[0] == 0 or probs.shape[1] < 2:
         raise ValueError(
@@ -61,9 +61,19 @@ def _check(probs: Any, target: Any, n_bins: Any) -> tuple[np.ndarray, np.ndarray
             f"got shape {probs.shape}"
         )
     if not np.all(np.isfinite(probs)) or probs.min() < 0 or probs.max() > 1:
-        raise ValueError("Expected `probs` to hold probabilities in [0, 1] (apply softmax first)")
-    if not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
-        raise ValueError("Expected each row of `probs` to sum to 1 (apply softmax first)")
+        raise ValueError(
+            "Expected `probs` to hold probabilities in [0, 1] (for logits, apply softmax first), "
+            f"got values in [{float(probs.min())!r}, {float(probs.max())!r}]"
+        )
+    tol = max(1e-4, 4 * eps)
+    sums = probs.sum(axis=1)
+    worst = int(np.argmax(np.abs(sums - 1.0)))
+    if abs(sums[worst] - 1.0) > tol:
+        raise ValueError(
+            f"Expected each row of `probs` to sum to 1 (within {tol:.2g} for its precision), "
+            f"got a row summing to {float(sums[worst])!r} at row {worst} (for logits, apply softmax "
+            "first)"
+        )
     if target.shape != (probs.shape[0],) or target.dtype.kind not in "iu":
         raise ValueError(f"Expected `target` to be {probs.shape[0]} integer labels")
     if target.min() < 0 or target.max() >= probs.shape[1]:
@@ -101,7 +111,9 @@ def reliability_curve(probs: Any, target: Any, /, *, n_bins: int = 15) -> Reliab
     Parameters
     ----------
     probs : array_like or torch.Tensor, shape (n, n_classes)
-        Predicted probabilities (rows sum to 1). Logits are refused, not guessed.
+        Predicted probabilities (rows sum to 1). Any floating dtype, float16 and bfloat16
+        included; the statistics are computed in float64, and the row sums are checked to
+        within the input's precision. Logits are refused, not guessed.
     target : array_like of int, shape (n,)
         True labels.
     n_bins : int, default 15
@@ -114,7 +126,7 @@ def reliability_curve(probs: Any, target: Any, /, *, n_bins: int = 15) -> Reliab
     Raises
     ------
     TypeError
-        If `n_bins` is not an integer.
+        If `probs` is not real-valued or `n_bins` is not an integer.
     ValueError
         If `probs` is not a 2-d array of probabilities whose rows sum to 1, `target` does not
         match it, or `n_bins` < 1.
@@ -155,7 +167,8 @@ def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) 
     Parameters
     ----------
     probs : array_like or torch.Tensor, shape (n, n_classes)
-        Predicted probabilities (rows sum to 1).
+        Predicted probabilities (rows sum to 1), of any floating dtype (float16 and bfloat16
+        included; computed in float64).
     target : array_like of int, shape (n,)
         True labels.
     n_bins : int, default 15
@@ -168,7 +181,7 @@ def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) 
 
     Raises
     ------
-    ValueError
+    TypeError, ValueError
         As :func:`reliability_curve`.
 
     Notes
@@ -176,7 +189,7 @@ def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) 
     Bins are closed on the left with edges ``k / n_bins``, so a confidence that is a round
     fraction (0.6 with 10 bins) falls in the bin it starts. Matches
     ``torchmetrics.classification.MulticlassCalibrationError(norm="l1")`` (tested), except
-    where torchmetrics' ``linspace`` edges round above such a fraction (0.3 with 10 bins) and
+    where torchmetrics' ``linspace`` edges, in float32, round above such a fraction (21/25 with 25 bins) and
     for a confidence of exactly 1, which torchmetrics counts in an extra bin. The ECE of a finite sample is biased upwards and
     depends on `n_bins`; compare models with the same bins and test set. Book: chapters 2 and 7.
 

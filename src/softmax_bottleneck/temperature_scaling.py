@@ -21,18 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float_array, check_positive_number, is_torch_tensor
+from ._validation import as_float64_numpy, check_positive_number, is_torch_tensor
 
 __all__ = ["fit_temperature", "temperature_nll"]
 
 
 def _check(logits: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
     """Return float64 logits (N, K) and integer targets (N,), or raise."""
-    if is_torch_tensor(logits):
-        logits = logits.detach().cpu().numpy()
     if is_torch_tensor(target):
         target = target.detach().cpu().numpy()
-    z = np.asarray(as_float_array(logits, "logits"), dtype=np.float64)
+    z, _ = as_float64_numpy(logits, "logits")  # any float dtype, bfloat16 tensors included
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
         raise ValueError(
             f"Expected `logits` to have shape (N, K) with N >= 1 and K >= 2, got {z.shape}"
@@ -65,7 +63,8 @@ def temperature_nll(logits: Any, target: Any, /, *, temperature: float) -> float
     Parameters
     ----------
     logits : array_like or torch.Tensor
-        Shape (N, K), finite.
+        Shape (N, K), finite; any floating dtype (float16 and bfloat16 included), read into
+        float64.
     target : array_like or torch.Tensor
         Integer class indices, shape (N,).
     temperature : float
@@ -98,7 +97,8 @@ def fit_temperature(
     Parameters
     ----------
     logits : array_like or torch.Tensor
-        Logits of a *held-out* (validation) split, shape (N, K), finite. Fitting on the
+        Logits of a *held-out* (validation) split, shape (N, K), finite, of any floating
+        dtype (float16 and bfloat16 included; the fit runs in float64). Fitting on the
         training split learns nothing: the model is already overconfident there.
     target : array_like or torch.Tensor
         Integer class indices, shape (N,).
