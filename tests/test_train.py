@@ -151,7 +151,8 @@ def test_class_balanced_sampling_draws_classes_equally(digits):
         augment=spy,
         rng=0,
     )
-    rows = {x.tobytes(): c for x, c in zip(digits.X_train, digits.y_train, strict=True)}
+    rows = {x.astype(np.float64).tobytes(): c for x, c in zip(digits.X_train, digits.y_train,
+                                                               strict=True)}
     labels = np.array([rows[x.tobytes()] for batch in seen for x in batch])
     share = np.bincount(labels, minlength=10) / len(labels)
     assert np.all(np.abs(share - 0.1) < 0.02)
@@ -159,7 +160,8 @@ def test_class_balanced_sampling_draws_classes_equally(digits):
 
 def test_divergence_is_detected(digits):
     model = build_model("mlp", n_features=64, n_classes=10, rng=0)
-    history = fit(model, digits.X_train * 1e10, digits.y_train, epochs=5, lr=1e30, rng=0)
+    # float64 weights: the step must overflow double precision to diverge
+    history = fit(model, digits.X_train.astype(np.float64) * 1e150, digits.y_train, epochs=5, lr=1e300, rng=0)
     assert history.diverged
     assert len(history.loss) <= 5 and not np.isfinite(history.loss[-1])
 
@@ -179,7 +181,7 @@ def test_predict_logits(digits):
     model = build_model("cnn", n_features=64, n_classes=10, rng=0)
     model.train()
     out = predict_logits(model, digits.X_test, batch_size=7)
-    assert out.shape == (400, 10) and out.dtype == np.float32
+    assert out.shape == (400, 10) and out.dtype == np.float64  # the model's dtype
     with torch.no_grad():
         ref = model(torch.from_numpy(digits.X_test)).numpy()
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
@@ -218,3 +220,14 @@ def test_fit_data_errors():
         fit(model, np.zeros((3, 4)), np.array([0, 1, 5]))
     with pytest.raises(ValueError, match="y"):
         fit(model, np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]))
+
+
+def test_training_uses_one_thread_and_restores(digits):
+    torch.set_num_threads(2)
+    seen = []
+    def loss(z, t):
+        seen.append(torch.get_num_threads())
+        return torch.nn.functional.cross_entropy(z, t)
+    model = build_model("softmax", n_features=64, n_classes=10)
+    fit(model, digits.X_train, digits.y_train, epochs=1, loss=loss)
+    assert set(seen) == {1} and torch.get_num_threads() == 2

@@ -259,8 +259,8 @@ def _loss(method: str, counts: np.ndarray, *, gamma: float, beta: float, tau: fl
     if method == "focal":
         return lambda z, t: focal_loss(z, t, gamma=gamma)
     if method == "class-balanced":
-        w = torch.tensor(class_balanced_weights(counts, beta=beta), dtype=torch.float32)
-        return lambda z, t: F.cross_entropy(z, t, weight=w)
+        w = torch.tensor(class_balanced_weights(counts, beta=beta), dtype=torch.float64)
+        return lambda z, t: F.cross_entropy(z, t, weight=w.to(z.dtype))
     return lambda z, t: logit_adjusted_loss(z, t, counts, tau=tau)
 
 

@@ -4,9 +4,14 @@
 mini-batch SGD (or Adam) and returns a :class:`History` of per-epoch loss, gradient norm and,
 if a validation set is given, balanced accuracy. All randomness of the loop (batch order,
 class-balanced draws, mixup, augmentation) comes from one NumPy generator made from `rng`; the
-loop never touches torch's or NumPy's global seeds. With the same initial weights
-(:func:`~softmax_bottleneck.models.build_model`), data, options, `rng` and number of torch threads,
-two runs give bit-identical weights.
+loop never touches torch's or NumPy's global seeds.
+
+Reproducibility (the book's protocol, see the preface): training computes in the
+model's dtype (the book's models are float64, see
+:func:`~softmax_bottleneck.models.build_model`) and run on **one** torch thread, whatever the
+caller's setting, so the result does not depend on the machine's core count. What can still
+differ between machines is the last bits of vectorised kernels (AVX2 against AVX-512); in
+float64 they stay in the last bits for the book's models, far below the printed digits.
 
 The loss options reproduce two mistakes the book measures in chapter 2:
 ``loss="double_softmax"`` applies softmax before ``F.cross_entropy`` (which applies it again),
@@ -15,9 +20,10 @@ and ``loss="mse"`` regresses softmax probabilities on one-hot targets.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +31,7 @@ import numpy as np
 
 from ._validation import check_choice, check_positive_number, check_rng
 
-__all__ = ["LOSSES", "History", "evaluate", "fit", "predict_logits"]
+__all__ = ["LOSSES", "History", "evaluate", "fit", "one_thread", "predict_logits"]
 
 LOSSES = ("cross_entropy", "double_softmax", "mse")
 OPTIMIZERS = ("sgd", "adam")
@@ -77,7 +83,7 @@ def _check_count(value: Any, name: str) -> int:
 
 
 def _check_data(X: Any, y: Any, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float32)
+    X = np.asarray(X, dtype=np.float64)  # cast to the model dtype per batch
     y = np.asarray(y)
     if X.ndim < 2 or X.shape[0] == 0:
         raise ValueError(f"Expected `X` of shape (n_samples, ...) with n >= 1, got {X.shape}")
@@ -88,15 +94,60 @@ def _check_data(X: Any, y: Any, n_classes: int | None = None) -> tuple[np.ndarra
     return X, y.astype(np.int64)
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block on one torch thread, then restore the caller's thread count.
+
+    Reductions and matrix products split their work by thread, so the same code can round
+    differently on 2 and on 16 cores; the book's training runs on one thread to print the same
+    numbers on every machine (the small models gain nothing from more threads anyway).
+
+    Examples
+    --------
+    >>> import torch
+    >>> before = torch.get_num_threads()
+    >>> with one_thread():
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _model_dtype(model: Any) -> Any:
+    """The floating dtype of the model's first floating parameter (float32 if it has none)."""
+    import torch
+
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
+def _np_dtype(torch_dtype: Any) -> Any:
+    import torch
+
+    return np.float64 if torch_dtype == torch.float64 else np.float32
+
+
 def _n_outputs(model: Any, X: np.ndarray) -> int:
     import torch
 
     with torch.no_grad():
-        return int(model(torch.from_numpy(X[:1])).shape[-1])
+        x = torch.from_numpy(np.ascontiguousarray(X[:1], dtype=_np_dtype(_model_dtype(model))))
+        return int(model(x).shape[-1])
 
 
 def predict_logits(model: Any, X: Any, /, *, batch_size: int = 1024) -> np.ndarray:
-    """The model's logits for `X` as a float32 NumPy array, computed without gradients.
+    """The model's logits for `X` as a NumPy array of the model's dtype, without gradients.
 
     Parameters
     ----------
@@ -109,7 +160,9 @@ def predict_logits(model: Any, X: Any, /, *, batch_size: int = 1024) -> np.ndarr
 
     Returns
     -------
-    ndarray of float32, shape (n, C)
+    ndarray, shape (n, C)
+        float64 for a float64 model (the book's default), else float32. Computed on one
+        thread (see :func:`one_thread`).
 
     Raises
     ------
@@ -125,19 +178,20 @@ def predict_logits(model: Any, X: Any, /, *, batch_size: int = 1024) -> np.ndarr
     """
     import torch
 
-    X = np.asarray(X, dtype=np.float32)
+    dtype = _np_dtype(_model_dtype(model))
+    X = np.ascontiguousarray(X, dtype=dtype)
     if X.ndim < 2 or X.shape[0] == 0:
         raise ValueError(f"Expected `X` of shape (n_samples, ...) with n >= 1, got {X.shape}")
     batch_size = _check_count(batch_size, "batch_size")
     was_training = model.training
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         out = [
             model(torch.from_numpy(X[i : i + batch_size])).numpy()
             for i in range(0, len(X), batch_size)
         ]
     model.train(was_training)
-    return np.concatenate(out).astype(np.float32, copy=False)
+    return np.concatenate(out).astype(dtype, copy=False)
 
 
 def evaluate(
@@ -229,9 +283,9 @@ def fit(
     Parameters
     ----------
     model : torch.nn.Module
-        Maps a float32 batch (B, ...) to logits (B, C).
+        Maps a batch (B, ...) to logits (B, C).
     X : array_like, shape (n, ...)
-        Training inputs (cast to float32).
+        Training inputs (cast to the model's dtype).
     y : array_like of int, shape (n,)
         Training labels in ``0 .. C - 1``.
     epochs : int, default 30
@@ -285,7 +339,9 @@ def fit(
     Notes
     -----
     If the loss becomes NaN or infinite (too large a learning rate), training stops and
-    ``history.diverged`` is True. Book: chapters 2-5.
+    ``history.diverged`` is True. Training runs on one torch thread (:func:`one_thread`) in
+    the model's dtype.
+    Book: chapters 2-5.
 
     Examples
     --------
@@ -297,86 +353,136 @@ def fit(
     >>> history.loss[-1] < history.loss[0], history.diverged
     (True, False)
     """
-    import torch
-
-    from .augment import mixup
-    from .metrics import per_class_recall
-
+    opts = _check_options(locals())
     X, y = _check_data(X, y)
     n_classes = _n_outputs(model, X)
     X, y = _check_data(X, y, n_classes)
-    epochs = _check_count(epochs, "epochs")
-    batch_size = _check_count(batch_size, "batch_size")
-    lr = check_positive_number(lr, "lr")
-    temperature = check_positive_number(temperature, "temperature")
-    momentum = _check_nonneg(momentum, "momentum", below_one=True)
-    weight_decay = _check_nonneg(weight_decay, "weight_decay")
-    label_smoothing = _check_nonneg(label_smoothing, "label_smoothing", below_one=True)
-    mixup_alpha = _check_nonneg(mixup_alpha, "mixup_alpha")
-    check_choice(optimizer, "optimizer", OPTIMIZERS)
-    if not callable(loss):
-        check_choice(loss, "loss", LOSSES)
-    check_choice(sampling, "sampling", SAMPLING)
-    if label_smoothing and (callable(loss) or loss != "cross_entropy"):
-        raise ValueError("Expected `label_smoothing` only with loss='cross_entropy'")
-    if (X_val is None) != (y_val is None):
-        raise ValueError("Expected both `X_val` and `y_val`, or neither")
     if X_val is not None:
         X_val, y_val = _check_data(X_val, y_val, n_classes)
     gen = check_rng(rng)
+    dtype = _model_dtype(model)
 
     params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    loss_fn = _loss_fn(loss, temperature, label_smoothing)
-    n = len(y)
-    n_batches = -(-n // batch_size)
-    if sampling == "class_balanced":
-        weights = 1.0 / np.bincount(y, minlength=n_classes)[y]
-        weights /= weights.sum()
-
+    opt = _make_optimizer(params, opts)
+    loss_fn = _loss_fn(opts["loss"], opts["temperature"], opts["label_smoothing"])
     history = History()
     start = time.perf_counter()
     model.train()
-    for _ in range(epochs):
-        if sampling == "shuffle":
-            order = gen.permutation(n)
-        else:
-            order = gen.choice(n, size=n_batches * batch_size, replace=True, p=weights)
-        losses, norms = [], []
-        for b in range(n_batches):
-            idx = order[b * batch_size : (b + 1) * batch_size]
-            if idx.size == 0:
-                continue
-            xb = X[idx]
-            if augment is not None:
-                xb = np.asarray(augment(xb, gen), dtype=np.float32)
-            if mixup_alpha > 0:
-                xb, tb = mixup(xb, y[idx], n_classes=n_classes, alpha=mixup_alpha, rng=gen)
-                target = torch.from_numpy(tb.astype(np.float32))
-            else:
-                target = torch.from_numpy(y[idx])
-            logits = model(torch.from_numpy(np.ascontiguousarray(xb, dtype=np.float32)))
-            value = loss_fn(logits, target)
-            opt.zero_grad()
-            value.backward()
-            norm = torch.sqrt(sum((p.grad**2).sum() for p in params if p.grad is not None))
-            losses.append(value.item())
-            norms.append(norm.item())
-            if not np.isfinite(losses[-1]):
+    with one_thread():
+        for _ in range(opts["epochs"]):
+            losses, norms = [], []
+            for idx in _batches(y, n_classes, opts, gen):
+                xb, target = _batch(X, y, idx, gen, opts, n_classes, dtype)
+                value = loss_fn(model(xb), target)
+                opt.zero_grad()
+                value.backward()
+                losses.append(value.item())
+                norms.append(_grad_norm(params).item())
+                if not np.isfinite(losses[-1]):
+                    break
+                opt.step()
+            if not _end_epoch(history, losses, norms):
                 break
-            opt.step()
-        history.loss.append(float(np.mean(losses)))
-        history.grad_norm.append(float(np.mean(norms)))
-        if not np.isfinite(history.loss[-1]):
-            history.diverged = True
-            break
-        if X_val is not None:
-            pred = predict_logits(model, X_val).argmax(axis=1)
-            recall = per_class_recall(y_val, pred, n_classes=n_classes)
-            history.val_balanced_accuracy.append(float(recall.mean()))
-            model.train()
+            if X_val is not None:
+                _record_validation(history, model, X_val, y_val, n_classes)
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _check_options(given: dict[str, Any]) -> dict[str, Any]:
+    """Validate the options of :func:`fit`."""
+    opts = {
+        "epochs": _check_count(given["epochs"], "epochs"),
+        "batch_size": _check_count(given["batch_size"], "batch_size"),
+        "lr": check_positive_number(given["lr"], "lr"),
+        "temperature": check_positive_number(given["temperature"], "temperature"),
+        "momentum": _check_nonneg(given["momentum"], "momentum", below_one=True),
+        "weight_decay": _check_nonneg(given["weight_decay"], "weight_decay"),
+        "label_smoothing": _check_nonneg(given["label_smoothing"], "label_smoothing",
+                                         below_one=True),
+        "mixup_alpha": _check_nonneg(given["mixup_alpha"], "mixup_alpha"),
+        "optimizer": given["optimizer"],
+        "loss": given["loss"],
+        "sampling": given["sampling"],
+        "augment": given["augment"],
+    }
+    check_choice(opts["optimizer"], "optimizer", OPTIMIZERS)
+    if not callable(opts["loss"]):
+        check_choice(opts["loss"], "loss", LOSSES)
+    check_choice(opts["sampling"], "sampling", SAMPLING)
+    if opts["label_smoothing"] and (callable(opts["loss"]) or opts["loss"] != "cross_entropy"):
+        raise ValueError("Expected `label_smoothing` only with loss='cross_entropy'")
+    if opts["augment"] is not None and not callable(opts["augment"]):
+        raise TypeError(f"Expected `augment` to be callable, got {opts['augment']!r}")
+    if (given["X_val"] is None) != (given["y_val"] is None):
+        raise ValueError("Expected both `X_val` and `y_val`, or neither")
+    return opts
+
+
+def _make_optimizer(params: list[Any], opts: dict[str, Any]) -> Any:
+    import torch
+
+    if opts["optimizer"] == "sgd":
+        return torch.optim.SGD(params, lr=opts["lr"], momentum=opts["momentum"],
+                               weight_decay=opts["weight_decay"])
+    return torch.optim.Adam(params, lr=opts["lr"], weight_decay=opts["weight_decay"])
+
+
+def _batches(
+    y: np.ndarray, n_classes: int, opts: dict[str, Any], gen: np.random.Generator
+) -> list[np.ndarray]:
+    """The row indices of one epoch's batches, drawn from `gen`."""
+    n, batch_size = len(y), opts["batch_size"]
+    n_batches = -(-n // batch_size)
+    if opts["sampling"] == "shuffle":
+        order = gen.permutation(n)
+    else:  # each class equally likely: row weights 1 / n_class
+        weights = 1.0 / np.bincount(y, minlength=n_classes)[y]
+        order = gen.choice(n, size=n_batches * batch_size, replace=True, p=weights / weights.sum())
+    return [order[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+
+
+def _batch(
+    X: np.ndarray, y: np.ndarray, idx: np.ndarray, gen: np.random.Generator,
+    opts: dict[str, Any], n_classes: int, dtype: Any,
+) -> tuple[Any, Any]:
+    """One batch as tensors of the model's dtype: augmented, then mixed up, if asked."""
+    import torch
+
+    from .augment import mixup
+
+    np_dtype = _np_dtype(dtype)
+    xb = X[idx]
+    if opts["augment"] is not None:
+        xb = np.asarray(opts["augment"](xb, gen))
+    if opts["mixup_alpha"] > 0:
+        xb, tb = mixup(xb, y[idx], n_classes=n_classes, alpha=opts["mixup_alpha"], rng=gen)
+        target = torch.from_numpy(tb.astype(np_dtype))
+    else:
+        target = torch.from_numpy(y[idx])
+    return torch.from_numpy(np.ascontiguousarray(xb, dtype=np_dtype)), target
+
+
+def _grad_norm(params: list[Any]) -> Any:
+    return sum((p.grad**2).sum() for p in params if p.grad is not None) ** 0.5
+
+
+def _end_epoch(history: History, losses: list[float], norms: list[float]) -> bool:
+    """Record the epoch's means; False (and ``diverged``) if the loss is no longer finite."""
+    history.loss.append(float(np.mean(losses)))
+    history.grad_norm.append(float(np.mean(norms)))
+    if not np.isfinite(history.loss[-1]):
+        history.diverged = True
+        return False
+    return True
+
+
+def _record_validation(
+    history: History, model: Any, X_val: np.ndarray, y_val: np.ndarray, n_classes: int
+) -> None:
+    from .metrics import per_class_recall
+
+    pred = predict_logits(model, X_val).argmax(axis=1)
+    history.val_balanced_accuracy.append(
+        float(per_class_recall(y_val, pred, n_classes=n_classes).mean()))
+    model.train()

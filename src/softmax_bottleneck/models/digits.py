@@ -1,6 +1,6 @@
 """Three small classifiers for 8×8 digits (or any flat features), all ending in logits.
 
-Each returns **logits**: the softmax lives in the loss (``F.cross_entropy``), not in the model,
+Each casts its input to the dtype of its weights and returns **logits**: the softmax lives in the loss (``F.cross_entropy``), not in the model,
 so that it is applied exactly once. Book: chapters 2-5.
 """
 
@@ -39,7 +39,7 @@ class SoftmaxRegression(nn.Module):
         self.linear = nn.Linear(n_features, n_classes)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.linear(X.flatten(1))  # (B, C)
+        return self.linear(X.flatten(1).to(self.linear.weight.dtype))  # (B, C)
 
 
 class MLP(nn.Module):
@@ -67,7 +67,7 @@ class MLP(nn.Module):
         )
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X.flatten(1))  # (B, C)
+        return self.net(X.flatten(1).to(self.net[0].weight.dtype))  # (B, C)
 
 
 class SmallCNN(nn.Module):
@@ -104,5 +104,6 @@ class SmallCNN(nn.Module):
         self.head = nn.Linear(channels * (side // 2) ** 2, n_classes)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        images = X.reshape(-1, 1, self.side, self.side)  # (B, 1, 8, 8)
+        # inputs of any float dtype are cast to the weights' (float64 in the book)
+        images = X.reshape(-1, 1, self.side, self.side).to(self.head.weight.dtype)  # (B,1,8,8)
         return self.head(self.features(images).flatten(1))  # (B, C)
