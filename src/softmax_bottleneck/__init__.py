@@ -34,6 +34,7 @@ _LAZY_SUBMODULES = frozenset(
         "models",
         "resampling",
         "sparse",
+        "stats",
         "temperature_scaling",
         "train",
     }
