@@ -384,3 +384,62 @@ def test_cross_entropy_errors():
         sb.cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=int))
     with pytest.raises(ValueError, match="`logits` to have at least one dimension"):
         sb.cross_entropy(np.float64(0.0), 0)
+
+
+# --- cross_entropy options: ignore_index, label_smoothing (referee report, issue 13) ---------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.05, 1.0])
+@pytest.mark.parametrize("ignore_index", [None, -100, 2])
+def test_cross_entropy_options_match_torch(reduction, label_smoothing, ignore_index):
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(4, 5, 3, generator=g, dtype=torch.float64)  # classes on axis 1
+    target = torch.randint(0, 5, (4, 3), generator=g)
+    target[0, 0] = target[2, 1] = -100 if ignore_index == -100 else 2
+    kw = {"reduction": reduction, "label_smoothing": label_smoothing}
+    torch_ignore = -12345 if ignore_index is None else ignore_index
+    z = logits.clone().requires_grad_(True)
+    z_ref = logits.clone().requires_grad_(True)
+    ours = sb.cross_entropy(z, target, axis=1, ignore_index=ignore_index, **kw)
+    ref = torch.nn.functional.cross_entropy(z_ref, target, ignore_index=torch_ignore, **kw)
+    torch.testing.assert_close(ours, ref)
+    u = torch.linspace(-1, 2, ours.numel(), dtype=torch.float64).reshape(ours.shape)
+    (ours * u).sum().backward()
+    (ref * u).sum().backward()
+    torch.testing.assert_close(z.grad, z_ref.grad)
+    np.testing.assert_allclose(
+        sb.cross_entropy(logits.numpy(), target.numpy(), axis=1, ignore_index=ignore_index, **kw),
+        ref.detach().numpy(),
+        rtol=1e-12,
+    )
+
+
+def test_cross_entropy_label_smoothing_with_probability_targets():
+    g = torch.Generator().manual_seed(4)
+    logits = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    target = torch.softmax(torch.randn(6, 4, generator=g, dtype=torch.float64), 1)
+    ref = torch.nn.functional.cross_entropy(logits, target, label_smoothing=0.3)
+    torch.testing.assert_close(sb.cross_entropy(logits, target, label_smoothing=0.3), ref)
+
+
+def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
+    logits = np.zeros((2, 3))
+    assert np.isnan(sb.cross_entropy(logits, [-100, -100], ignore_index=-100))
+    assert sb.cross_entropy(logits, [-100, -100], ignore_index=-100, reduction="sum") == 0.0
+
+
+def test_cross_entropy_option_errors():
+    logits = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"class indices in \[0, 2\]"):
+        sb.cross_entropy(logits, [0, -100])  # -100 is not ignored unless asked
+    with pytest.raises(ValueError, match="`ignore_index` -1"):
+        sb.cross_entropy(logits, [0, -5], ignore_index=-1)
+    with pytest.raises(TypeError, match="`ignore_index`"):
+        sb.cross_entropy(logits, [0, 1], ignore_index="pad")
+    with pytest.raises(ValueError, match="`ignore_index` only with class-index"):
+        sb.cross_entropy(logits, np.full((2, 3), 1 / 3), ignore_index=-100)
+    with pytest.raises(ValueError, match="`label_smoothing`"):
+        sb.cross_entropy(logits, [0, 1], label_smoothing=-0.1)
+    with pytest.raises(TypeError, match="`label_smoothing`"):
+        sb.cross_entropy(logits, [0, 1], label_smoothing=None)

@@ -121,3 +121,24 @@ def check_rng(rng: Any) -> np.random.Generator:
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"Expected `rng` to be an int, None or numpy.random.Generator, got {rng!r}")
+
+
+def check_ignore_index(ignore_index: Any) -> None:
+    """Raise unless `ignore_index` is None or an integer."""
+    if ignore_index is not None and (
+        isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral)
+    ):
+        raise TypeError(f"Expected `ignore_index` to be an integer or None, got {ignore_index!r}")
+
+
+def check_label_smoothing(label_smoothing: Any) -> float:
+    """Return `label_smoothing` as a float in [0, 1], or raise."""
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(
+            f"Expected `label_smoothing` to be a number in [0, 1], got {label_smoothing!r}"
+        )
+    if not 0.0 <= float(label_smoothing) <= 1.0:
+        raise ValueError(
+            f"Expected `label_smoothing` to be a number in [0, 1], got {label_smoothing!r}"
+        )
+    return float(label_smoothing)

@@ -28,6 +28,8 @@ from ._validation import (
     as_float_array,
     check_choice,
     check_class_axis,
+    check_ignore_index,
+    check_label_smoothing,
     check_positive_number,
     is_torch_tensor,
 )
@@ -532,7 +534,14 @@ def _is_distribution(p: Any, axis: int) -> bool:
 
 
 def cross_entropy(
-    logits: Any, target: Any, /, *, axis: int = -1, reduction: str = "mean"
+    logits: Any,
+    target: Any,
+    /,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
 ) -> Any:
     r"""Cross-entropy between the softmax of `logits` and `target`.
 
@@ -552,7 +561,14 @@ def cross_entropy(
     axis : int, default -1
         The class axis of `logits` (and of probability targets).
     reduction : {"mean", "sum", "none"}, default "mean"
-        How to combine the per-example losses.
+        How to combine the per-example losses. With `ignore_index`, "mean" divides by the
+        number of examples not ignored (NaN if all are, as in PyTorch).
+    ignore_index : int or None, default None
+        Class-index targets equal to it (padding) get loss 0 and gradient 0. None ignores
+        nothing; pass -100 for PyTorch's convention. Not allowed with probability targets.
+    label_smoothing : float, default 0.0
+        ε in [0, 1]: the target becomes ``(1 - ε) y + ε / K``, for class indices and
+        probability targets alike, as in ``torch.nn.functional.cross_entropy``.
 
     Returns
     -------
@@ -563,10 +579,12 @@ def cross_entropy(
     Raises
     ------
     TypeError
-        If `target` is neither integer nor floating, or other arguments have the wrong type.
+        If `target` is neither integer nor floating, `ignore_index` is not an integer,
+        `label_smoothing` not a number, or other arguments have the wrong type.
     ValueError
         If shapes do not match, an index is out of range, probability targets are not
-        distributions, `reduction` is unknown, or "mean" is asked of zero examples.
+        distributions or come with `ignore_index`, `label_smoothing` is outside [0, 1],
+        `reduction` is unknown, or "mean" is asked of zero examples.
 
     Notes
     -----
@@ -579,27 +597,43 @@ def cross_entropy(
     >>> import softmax_bottleneck as sb
     >>> float(sb.cross_entropy([[2.0, 1.0, 0.1]], [0])).__round__(4)   # -log 0.659
     0.417
+
+    Padding marked -100 is skipped, and label smoothing mixes in the uniform target:
+
+    >>> z = [[2.0, 1.0, 0.1], [0.0, 0.0, 0.0]]
+    >>> float(sb.cross_entropy(z, [0, -100], ignore_index=-100)).__round__(4)
+    0.417
+    >>> float(sb.cross_entropy(z, [0, -100], ignore_index=-100, label_smoothing=0.1)).__round__(4)
+    0.5137
     """
     z = as_float_array(logits, "logits")
     ax = check_class_axis(z, axis, "logits")
     check_choice(reduction, "reduction", REDUCTIONS)
+    check_ignore_index(ignore_index)
+    eps = check_label_smoothing(label_smoothing)
     z, dtype = _compute_dtype(z)
     xp = _xp(z)
     logp = _log_softmax(z, ax)
     k = z.shape[ax]
     t = _as_target(target, like=z)
     batch_shape = tuple(z.shape[:ax]) + tuple(z.shape[ax + 1 :])
+    valid = None  # examples not ignored, when `ignore_index` is set
     if _is_integer(t):
         if tuple(t.shape) != batch_shape:
             raise ValueError(
                 f"Expected `target` of class indices to have shape {batch_shape} (logits' shape "
                 f"{tuple(z.shape)} without axis {axis}), got {tuple(t.shape)}"
             )
+        if ignore_index is not None:
+            valid = t != ignore_index
+            t = xp.where(valid, t, xp.zeros_like(t))  # any in-range index; zeroed below
         if _size(t):
             lo, hi = int(t.min()), int(t.max())
             if lo < 0 or hi >= k:
+                extra = "" if ignore_index is None else f" (or `ignore_index` {ignore_index})"
                 raise ValueError(
-                    f"Expected `target` class indices in [0, {k - 1}], got values in [{lo}, {hi}]"
+                    f"Expected `target` class indices in [0, {k - 1}]{extra}, got values in "
+                    f"[{lo}, {hi}]"
                 )
         if xp is np:
             picked = np.take_along_axis(logp, np.expand_dims(t.astype(np.intp), ax), axis=ax)
@@ -607,7 +641,16 @@ def cross_entropy(
         else:
             picked = logp.gather(ax, t.long().unsqueeze(ax))
             losses = -picked.squeeze(ax)
+        if eps:
+            # (1 - eps) * nll + eps * mean_k(-log p_k): the smoothed target's cross-entropy
+            losses = (1.0 - eps) * losses - eps * _sum(logp, ax, keepdims=False) / k
+        if valid is not None:
+            losses = xp.where(valid, losses, xp.zeros_like(losses))
     else:
+        if ignore_index is not None:
+            raise ValueError(
+                "Expected `ignore_index` only with class-index targets, got probability targets"
+            )
         if tuple(t.shape) != tuple(z.shape):
             raise ValueError(
                 f"Expected `target` of probabilities to have the shape of `logits` "
@@ -619,6 +662,8 @@ def cross_entropy(
                 "Expected `target` of probabilities to be non-negative and sum to 1 along "
                 f"axis {axis}"
             )
+        if eps:
+            t = (1.0 - eps) * t + eps / k
         # 0 * log 0 counts as 0 (a masked class with no target mass), not NaN.
         if xp is np:
             with np.errstate(invalid="ignore"):
@@ -634,7 +679,13 @@ def cross_entropy(
     else:
         if n == 0:
             raise ValueError("Expected at least one example for reduction='mean', got none")
-        out = losses.mean()
+        if valid is None:
+            out = losses.mean()
+        elif xp is np:
+            with np.errstate(invalid="ignore"):
+                out = losses.sum() / valid.sum()  # NaN when every example is ignored
+        else:
+            out = losses.sum() / valid.sum()
     if xp is np:
         return np.asarray(out, dtype=dtype)
     return out.to(dtype)
