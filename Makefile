@@ -15,13 +15,14 @@ EXTRAS := torch,kernels,data,book,test
 SITE := _build/html
 PORT ?= 8000
 
-.PHONY: help venv book serve test test-package test-notebooks test-site test-browser lint notebooks browser-deps clean
+.PHONY: help venv book serve test test-package test-notebooks portability test-site test-browser lint notebooks browser-deps clean
 
 help:
 	@echo "make book   - create .venv if needed and build the website into $(SITE)"
 	@echo "make test   - create .venv if needed, then package tests, strict nbval, site build (-W) and browser test"
 	@echo "make serve  - serve the built site on http://localhost:$(PORT)"
 	@echo "make notebooks - re-execute every chapter in place (after editing one)"
+	@echo "make portability - strict nbval under every non-native numerical configuration"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
@@ -62,9 +63,14 @@ lint: $(STAMP)
 test-package: $(STAMP)
 	TRITON_INTERPRET=1 $(BIN)/python -m pytest -m "not browser" --doctest-modules src tests
 
+# Strict nbval under a configuration that is not this machine's native one (PyTorch without
+# SIMD, NumPy without AVX-512, MKL's portable path, three threads): every CI run shows that the
+# stored outputs do not depend on the CPU. `make portability` runs each change on its own too.
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with book/nbval-sanitize.cfg \
-		$$($(BIN)/python scripts/toc_notebooks.py)
+	$(BIN)/python scripts/check_portability.py --config non-native
+
+portability: $(STAMP)
+	$(BIN)/python scripts/check_portability.py
 
 test-site: $(STAMP)
 	rm -rf _build
