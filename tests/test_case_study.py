@@ -242,9 +242,9 @@ def test_aggregate_and_table():
             for v in (0.1, 0.4, 0.7)]
     summary = cs.aggregate(runs)
     assert summary["b"]["x"] == pytest.approx((np.mean([0.2, 0.8, 1.4]),
-                                               np.std([0.2, 0.8, 1.4])))
+                                               np.std([0.2, 0.8, 1.4], ddof=1)))  # sample sd
     table = cs.format_table(summary, metrics=["x"])
-    assert table.splitlines()[1].startswith("a      | 0.400 ± 0.245")
+    assert table.splitlines()[1].startswith("a      | 0.400 ± 0.300")
     # the wall-time cells are exactly what the book's nbval configuration masks
     cfg = configparser.ConfigParser()
     cfg.read(pathlib.Path(__file__).parents[1] / "book" / "nbval-sanitize.cfg")
@@ -255,5 +255,9 @@ def test_aggregate_and_table():
         cs.aggregate([runs[0], {"a": runs[0]["a"]}])
     with pytest.raises(ValueError, match="at least one"):
         cs.aggregate([])
+    paired = cs.compare(runs, "b", "a", metric="x")  # b - a = v for v in (0.1, 0.4, 0.7)
+    assert paired.mean == pytest.approx(0.4) and paired.wins == 3
+    with pytest.raises(ValueError, match="'c'"):
+        cs.compare(runs, "c", "a", metric="x")
     with pytest.raises(ValueError, match="metrics"):
         cs.format_table(summary, metrics=["y"])

@@ -33,6 +33,7 @@ __all__ = [
     "METHODS",
     "METRICS",
     "aggregate",
+    "compare",
     "format_table",
     "minority_classes",
     "run_methods",
@@ -524,7 +525,7 @@ def run_methods(
 def aggregate(
     runs: Sequence[Mapping[str, Mapping[str, float]]], /
 ) -> dict[str, dict[str, tuple[float, float]]]:
-    """Mean and (population) standard deviation over seeds of :func:`run_methods` outputs.
+    """Mean and sample standard deviation (ddof = 1) over seeds of :func:`run_methods` outputs.
 
     Parameters
     ----------
@@ -534,7 +535,8 @@ def aggregate(
     Returns
     -------
     dict of str to dict of str to (float, float)
-        ``summary[method][metric] = (mean, std)``, methods in the order of the first run.
+        ``summary[method][metric] = (mean, std)``, methods in the order of the first run; the
+        standard deviation is the sample one (``ddof = 1``; 0.0 for a single run).
 
     Raises
     ------
@@ -543,7 +545,7 @@ def aggregate(
 
     Examples
     --------
-    >>> aggregate([{"a": {"x": 1.0}}, {"a": {"x": 3.0}}])
+    >>> aggregate([{"a": {"x": 1.0}}, {"a": {"x": 3.0}}, {"a": {"x": 2.0}}])
     {'a': {'x': (2.0, 1.0)}}
     """
     if len(runs) == 0:
@@ -555,11 +557,56 @@ def aggregate(
     return {
         method: {
             key: (float(np.mean([r[method][key] for r in runs])),
-                  float(np.std([r[method][key] for r in runs])))
+                  float(np.std([r[method][key] for r in runs], ddof=1)) if len(runs) > 1
+                  else 0.0)
             for key in first[method]
         }
         for method in first
     }
+
+
+def compare(
+    runs: Sequence[Mapping[str, Mapping[str, float]]],
+    /,
+    method: str,
+    reference: str,
+    *,
+    metric: str = "balanced_accuracy",
+) -> Any:
+    """The paired comparison of two methods over the seeds of `runs` (the book's verdict rule).
+
+    Parameters
+    ----------
+    runs : sequence of dict
+        One :func:`run_methods` result per seed (paired: same split and weights per seed).
+    method, reference : str
+        The two methods; the difference is ``method - reference``.
+    metric : str, default "balanced_accuracy"
+        Any key of :data:`METRICS` the runs hold.
+
+    Returns
+    -------
+    softmax_bottleneck.stats.PairedComparison
+
+    Raises
+    ------
+    ValueError
+        If fewer than two runs are given, or a method or metric is missing.
+
+    Examples
+    --------
+    >>> runs = [{"LA": {"x": 0.9 + s / 100}, "CE": {"x": 0.8}} for s in range(3)]
+    >>> compare(runs, "LA", "CE", metric="x").verdict
+    'LA better'
+    """
+    from .stats import compare_paired
+
+    for run in runs:
+        for name in (method, reference):
+            if name not in run or metric not in run[name]:
+                raise ValueError(f"Expected every run to hold {metric!r} of {name!r}")
+    return compare_paired([r[method][metric] for r in runs],
+                          [r[reference][metric] for r in runs], names=(method, reference))
 
 
 _HEADERS = {
