@@ -323,8 +323,11 @@ def test_cross_entropy_masked_class_with_zero_target_is_finite():
 def test_errors_common(f):
     with pytest.raises(ValueError, match="at least one dimension"):
         f(np.float64(1.0))
-    with pytest.raises(ValueError, match="at least one class along axis -1"):
-        f(np.zeros((3, 0)))
+    if f is sb.logsumexp:  # the empty sum is 0: log 0 = -inf, as in scipy and torch
+        assert f(np.zeros((3, 0))).tolist() == [-np.inf] * 3
+    else:  # no distribution over zero classes
+        with pytest.raises(ValueError, match="at least one class along axis -1"):
+            f(np.zeros((3, 0)))
     with pytest.raises(ValueError, match=r"`axis` to be an integer in \[-2, 1\]"):
         f(np.zeros((2, 3)), axis=2)
     with pytest.raises(TypeError, match="`axis` to be an integer"):
@@ -443,3 +446,64 @@ def test_cross_entropy_option_errors():
         sb.cross_entropy(logits, [0, 1], label_smoothing=-0.1)
     with pytest.raises(TypeError, match="`label_smoothing`"):
         sb.cross_entropy(logits, [0, 1], label_smoothing=None)
+
+
+# --- torch.compile, extreme temperatures, empty logsumexp (referee report, issue 13) ---------
+
+
+def test_torch_path_compiles_without_graph_breaks():
+    """The torch path has no data-dependent Python branch: ``fullgraph=True`` traces it whole
+    (Dynamo with the eager backend, which checks tracing without the slow code generation),
+    and the special-value rules hold inside the graph."""
+    x = torch.tensor([[0.0, float("inf"), 5.0], [1.0, 2.0, 3.0], [float("-inf")] * 3,
+                      [float("inf"), float("inf"), 0.0]])
+    cases = [
+        (sb.softmax, {}),
+        (sb.softmax, {"temperature": 0.5}),
+        (sb.log_softmax, {}),
+        (sb.log_softmax, {"temperature": 3.0}),
+        (sb.logsumexp, {}),
+        (sb.logsumexp, {"keepdims": True}),
+    ]
+    for f, kw in cases:
+        torch._dynamo.reset()
+        compiled = torch.compile(lambda t, f=f, kw=kw: f(t, **kw), fullgraph=True,
+                                 backend="eager")
+        torch.testing.assert_close(compiled(x), f(x, **kw), equal_nan=True)
+        explanation = torch._dynamo.explain(lambda t, f=f, kw=kw: f(t, **kw))(x)
+        assert explanation.graph_break_count == 0
+
+
+def test_meta_tensors_work():
+    x = torch.empty(3, 5, device="meta")
+    assert sb.softmax(x).shape == (3, 5)
+    assert sb.log_softmax(x, temperature=2.0).device.type == "meta"
+    assert sb.logsumexp(x).shape == (3,)
+
+
+@pytest.mark.parametrize("t", [1e-310, 1e-300, 1e-40])
+def test_extreme_small_temperature_gives_one_hot_limit(t):
+    """``x / T`` overflows to +-inf for such T; shifting first keeps the T -> 0 limit."""
+    for x, hot in (([1.0, 2.0], [0.0, 1.0]), ([-1.0, -2.0], [1.0, 0.0])):
+        for arr in (np.array(x), np.array(x, dtype=np.float32), np.array(x, dtype=np.float16)):
+            np.testing.assert_array_equal(sb.softmax(arr, temperature=t), hot)
+            logp = sb.log_softmax(arr, temperature=t)  # -1 / T, or -inf once that overflows
+            assert not np.any(np.isnan(logp))
+            np.testing.assert_array_equal(np.exp(logp), hot)
+        for dtype in (torch.float64, torch.float32, torch.bfloat16):
+            out = sb.softmax(torch.tensor(x, dtype=dtype), temperature=t)
+            assert out.tolist() == hot and out.dtype == dtype
+    # tied maxima share the mass, the limit of a tie
+    np.testing.assert_array_equal(sb.softmax([3.0, 3.0, 1.0], temperature=t), [0.5, 0.5, 0.0])
+
+
+def test_logsumexp_of_empty_axis_is_minus_inf():
+    """scipy and torch: log of the empty sum is log 0 = -inf (softmax still refuses it)."""
+    for x in (np.zeros((2, 0)), torch.zeros(2, 0)):
+        out = sb.logsumexp(x)
+        assert out.shape == (2,) and out.tolist() == [-np.inf, -np.inf]
+        assert sb.logsumexp(x, keepdims=True).shape == (2, 1)
+        assert sb.logsumexp(x, axis=0).shape == (0,)
+    assert float(sb.logsumexp(np.zeros(0))) == float(scipy.special.logsumexp(np.zeros(0)))
+    with pytest.raises(ValueError, match="at least one class"):
+        sb.softmax(np.zeros((2, 0)))

@@ -6,6 +6,7 @@ Messages have one shape: "Expected `name` to be <what>, got <what it was>".
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 from typing import Any
@@ -101,7 +102,7 @@ def check_positive_number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Expected `{name}` to be a positive finite number, got {value!r}")
     value = float(value)
-    if not (np.isfinite(value) and value > 0):
+    if not (math.isfinite(value) and value > 0):  # math, not NumPy: torch.compile traces it
         raise ValueError(f"Expected `{name}` to be a positive finite number, got {value!r}")
     return value
 

@@ -26,6 +26,7 @@ import numpy as np
 from ._validation import (
     REDUCTIONS,
     as_float_array,
+    check_axis,
     check_choice,
     check_class_axis,
     check_ignore_index,
@@ -87,72 +88,130 @@ def _cast_back(y: Any, dtype: Any) -> Any:
     return y.to(dtype) if is_torch_tensor(y) else y.astype(dtype, copy=False)
 
 
-def _prepare(x: Any, axis: Any, temperature: Any, name: str = "x") -> tuple[Any, int, Any]:
-    """Validate the public arguments; return (x in compute dtype / temperature, axis, dtype)."""
+def _prepare(x: Any, axis: Any, temperature: Any, name: str = "x") -> tuple[Any, int, Any, float]:
+    """Validate the public arguments; return (x in compute dtype, axis, dtype, temperature)."""
     x = as_float_array(x, name)
     ax = check_class_axis(x, axis, name)
     t = check_positive_number(temperature, "temperature")
     x, dtype = _compute_dtype(x)
-    if t != 1.0:
-        x = x / t
-    return x, ax, dtype
+    return x, ax, dtype, t
 
 
 # ---------------------------------------------------------------------------------------------
-# The maths (private: arguments already checked).
+# The maths (private: arguments already checked). One routine per array kind, chosen once by
+# the public function: the torch routines have no data-dependent Python branch, so
+# ``torch.compile(fullgraph=True)`` traces them whole and they work on meta tensors.
 
 
-def _shifted(x: Any, axis: int) -> Any:
-    """Return ``x - max(x)`` along `axis`, with the one-``+inf`` limit made explicit.
+def _np_shifted(x: np.ndarray, axis: int, t: float) -> np.ndarray:
+    """Return ``(x - max(x)) / t`` along `axis`, with the one-``+inf`` limit made explicit.
 
     Subtracting the row maximum changes nothing mathematically (softmax is shift invariant)
-    but makes every exponent <= 0, so ``exp`` cannot overflow. The maximum is treated as a
-    constant for autograd: its gradient contributions cancel exactly.
+    but makes every exponent <= 0, so ``exp`` cannot overflow. Dividing by the temperature
+    *after* the shift cannot overflow either: the maximum stays 0 and the rest tend to
+    ``-inf``, the ``T -> 0`` limit, even when ``x / T`` itself would overflow.
     """
-    xp = _xp(x)
-    m = _amax(x, axis)
-    if xp is np:
-        with np.errstate(invalid="ignore"):
-            shifted = x - m
-    else:
-        shifted = x - m.detach()
-    posinf = xp.isposinf(x)
-    if bool(posinf.any()):
+    m = np.max(x, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        shifted = x - m
+    posinf = np.isposinf(x)
+    if posinf.any():
         # A row with exactly one +inf tends to one-hot: put 0 (= exp 1) at the +inf entry,
         # which would otherwise read inf - inf = NaN. Rows with several +inf stay NaN.
-        n_posinf = _sum(posinf.astype(np.int64) if xp is np else posinf.long(), axis)
-        shifted = xp.where(posinf & (n_posinf == 1), xp.zeros_like(shifted), shifted)
+        n_posinf = np.sum(posinf, axis=axis, keepdims=True)
+        shifted = np.where(posinf & (n_posinf == 1), 0.0, shifted).astype(x.dtype, copy=False)
+    if t != 1.0:
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            scaled = shifted / t
+            # If t rounds to 0 in the compute dtype the maximum reads 0 / 0: it is 0 (the rest
+            # is -inf, the one-hot limit). NaN from a NaN input is left alone.
+            shifted = np.where(np.isnan(scaled) & (shifted == 0), 0.0, scaled).astype(
+                x.dtype, copy=False
+            )
     return shifted
 
 
-def _softmax(x: Any, axis: int) -> Any:
-    e = _shifted(x, axis)
-    e = _xp(e).exp(e)
-    return e / _sum(e, axis)
+def _torch_shifted(x: Any, axis: int, t: float) -> Any:
+    """The torch twin of :func:`_np_shifted`, without a data-dependent branch.
+
+    The maximum is treated as a constant for autograd: its gradient contributions cancel
+    exactly.
+    """
+    import torch
+
+    shifted = x - x.amax(dim=axis, keepdim=True).detach()
+    posinf = torch.isposinf(x)
+    one_posinf = posinf & (posinf.sum(dim=axis, keepdim=True) == 1)
+    shifted = torch.where(one_posinf, torch.zeros_like(shifted), shifted)
+    if t != 1.0:
+        scaled = shifted / t
+        shifted = torch.where(scaled.isnan() & (shifted == 0), torch.zeros_like(scaled), scaled)
+    return shifted
 
 
-def _log_softmax(x: Any, axis: int) -> Any:
-    s = _shifted(x, axis)
-    xp = _xp(s)
-    if xp is np:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return s - np.log(_sum(np.exp(s), axis))
-    return s - xp.log(_sum(xp.exp(s), axis))
+def _np_softmax(x: np.ndarray, axis: int, t: float = 1.0) -> np.ndarray:
+    e = np.exp(_np_shifted(x, axis, t))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _torch_softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+    e = _torch_shifted(x, axis, t).exp()
+    return e / e.sum(dim=axis, keepdim=True)
+
+
+def _np_log_softmax(x: np.ndarray, axis: int, t: float = 1.0) -> np.ndarray:
+    s = _np_shifted(x, axis, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+
+
+def _torch_log_softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+    s = _torch_shifted(x, axis, t)
+    return s - s.exp().sum(dim=axis, keepdim=True).log()
+
+
+def _np_logsumexp(x: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
+    if x.shape[axis] == 0:  # the empty sum is 0 and log 0 = -inf, as in scipy and torch
+        shape = list(x.shape)
+        shape[axis] = 1
+        out = np.full(shape, -np.inf, dtype=x.dtype)
+        return out if keepdims else np.squeeze(out, axis=axis)
+    m = np.max(x, axis=axis, keepdims=True)
+    # An infinite maximum cannot be subtracted (inf - inf); shifting by 0 instead gives the
+    # right limits: log(0) = -inf for an all -inf row, +inf for a row holding +inf.
+    m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
+    with np.errstate(divide="ignore"):
+        out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _torch_logsumexp(x: Any, axis: int, keepdims: bool) -> Any:
+    import torch
+
+    if x.shape[axis] == 0:  # a shape, not data: no graph break
+        return torch.logsumexp(x, dim=axis, keepdim=keepdims)  # -inf
+    m = x.amax(dim=axis, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m)).detach()
+    out = m + (x - m).exp().sum(dim=axis, keepdim=True).log()
+    return out if keepdims else out.squeeze(axis)
+
+
+def _shifted(x: Any, axis: int, t: float = 1.0) -> Any:
+    return _torch_shifted(x, axis, t) if is_torch_tensor(x) else _np_shifted(x, axis, t)
+
+
+def _softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+    return _torch_softmax(x, axis, t) if is_torch_tensor(x) else _np_softmax(x, axis, t)
+
+
+def _log_softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+    return _torch_log_softmax(x, axis, t) if is_torch_tensor(x) else _np_log_softmax(x, axis, t)
 
 
 def _logsumexp(x: Any, axis: int, keepdims: bool) -> Any:
-    xp = _xp(x)
-    m = _amax(x, axis)
-    # An infinite maximum cannot be subtracted (inf - inf); shifting by 0 instead gives the
-    # right limits: log(0) = -inf for an all -inf row, +inf for a row holding +inf.
-    if xp is np:
-        m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
-        with np.errstate(divide="ignore"):
-            out = m + np.log(_sum(np.exp(x - m), axis))
-        return out if keepdims else np.squeeze(out, axis=axis)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m)).detach()
-    out = m + xp.log(_sum(xp.exp(x - m), axis))
-    return out if keepdims else out.squeeze(axis)
+    if is_torch_tensor(x):
+        return _torch_logsumexp(x, axis, keepdims)
+    return _np_logsumexp(x, axis, keepdims)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +235,9 @@ def softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
         The class axis: the one that sums to 1 afterwards.
     temperature : float, default 1.0
         Positive finite ``T``. ``T < 1`` sharpens the distribution, ``T > 1`` flattens it;
-        ``T -> 0`` tends to one-hot at the arg-max and ``T -> inf`` to uniform.
+        ``T -> 0`` tends to one-hot at the arg-max and ``T -> inf`` to uniform. The logits
+        are shifted before they are divided by ``T``, so even a ``T`` for which ``x / T``
+        overflows (1e-310) gives that one-hot limit, not NaN.
 
     Returns
     -------
@@ -214,8 +275,10 @@ def softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
     >>> sb.softmax([2.0, 1.0, 0.1], temperature=10.0).round(4)   # flatter
     array([0.3661, 0.3312, 0.3027])
     """
-    x, ax, dtype = _prepare(x, axis, temperature)
-    return _cast_back(_softmax(x, ax), dtype)
+    x, ax, dtype, t = _prepare(x, axis, temperature)
+    if is_torch_tensor(x):
+        return _torch_softmax(x, ax, t).to(dtype)
+    return _np_softmax(x, ax, t).astype(dtype, copy=False)
 
 
 def log_softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
@@ -267,8 +330,10 @@ def log_softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
     ...     np.log(sb.softmax([1000.0, 0.0]))      # the naive route loses the second entry
     array([  0., -inf])
     """
-    x, ax, dtype = _prepare(x, axis, temperature)
-    return _cast_back(_log_softmax(x, ax), dtype)
+    x, ax, dtype, t = _prepare(x, axis, temperature)
+    if is_torch_tensor(x):
+        return _torch_log_softmax(x, ax, t).to(dtype)
+    return _np_log_softmax(x, ax, t).astype(dtype, copy=False)
 
 
 def logsumexp(x: Any, /, *, axis: int = -1, keepdims: bool = False) -> Any:
@@ -296,14 +361,15 @@ def logsumexp(x: Any, /, *, axis: int = -1, keepdims: bool = False) -> Any:
     Raises
     ------
     TypeError
-        If `x` is not real-valued or `axis` is not an integer.
+        If `x` is not real-valued, `axis` is not an integer or `keepdims` not a bool.
     ValueError
-        If `x` is 0-d, or the axis is empty or out of range.
+        If `x` is 0-d, or the axis is out of range.
 
     Notes
     -----
     The result lies in ``[max z, max z + log K]`` for ``K`` terms: it is a smooth maximum.
-    An all ``-inf`` row gives ``-inf`` (log 0) and a row with ``+inf`` gives ``+inf``.
+    An all ``-inf`` row gives ``-inf`` (log 0) and a row with ``+inf`` gives ``+inf``. An
+    empty axis gives ``-inf`` too, the log of the empty sum, as in scipy and torch.
     Book: chapter 1.
 
     Examples
@@ -313,11 +379,15 @@ def logsumexp(x: Any, /, *, axis: int = -1, keepdims: bool = False) -> Any:
     1000.6931471805599
     """
     x = as_float_array(x, "x")
-    ax = check_class_axis(x, axis, "x")
+    if x.ndim == 0:
+        raise ValueError("Expected `x` to have at least one dimension, got a 0-d input")
+    ax = check_axis(axis, x.ndim)  # an empty axis is fine: the empty sum gives -inf
     if not isinstance(keepdims, (bool, np.bool_)):
         raise TypeError(f"Expected `keepdims` to be a bool, got {keepdims!r}")
     x, dtype = _compute_dtype(x)
-    return _cast_back(_logsumexp(x, ax, bool(keepdims)), dtype)
+    if is_torch_tensor(x):
+        return _torch_logsumexp(x, ax, bool(keepdims)).to(dtype)
+    return _np_logsumexp(x, ax, bool(keepdims)).astype(dtype, copy=False)
 
 
 def naive_softmax(x: Any, /, *, axis: int = -1) -> Any:
@@ -424,7 +494,7 @@ def online_softmax(x: Any, /, *, axis: int = -1, block_size: int = 256) -> Any:
         raise TypeError(f"Expected `block_size` to be a positive integer, got {block_size!r}")
     if block_size < 1:
         raise ValueError(f"Expected `block_size` to be a positive integer, got {block_size}")
-    x, ax, dtype = _prepare(x, axis, 1.0)
+    x, ax, dtype, _ = _prepare(x, axis, 1.0)
     xp = _xp(x)
     n = x.shape[ax]
     m = None  # running maximum, shape with the class axis kept as length 1
