@@ -214,3 +214,19 @@ def test_bisect_argument_errors():
         entmax_bisect([1.0, 2.0], n_iter=0)
     with pytest.raises(TypeError, match="`n_iter`"):
         entmax_bisect([1.0, 2.0], n_iter=2.5)
+
+
+@pytest.mark.parametrize("fn", [sparsemax, entmax15, lambda z: entmax_bisect(z, alpha=1.5)])
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_all_minus_inf_row_is_nan_on_both_paths(fn):
+    """A fully masked row (padded attention) has no distribution: NaN, as softmax gives. The
+    torch path crashed in ``gather`` with index -1 (referee report, issue 13)."""
+    x = np.array([[-np.inf, -np.inf, -np.inf], [0.0, 1.0, -np.inf]])
+    for arr in (x, torch.tensor(x), torch.tensor(x, dtype=torch.float32)):
+        out = fn(arr)
+        out = out.numpy() if isinstance(out, torch.Tensor) else out
+        assert np.all(np.isnan(out[0]))
+        np.testing.assert_allclose(out[1], fn(x[1:])[0], rtol=1e-6)
+    t = torch.tensor(x, requires_grad=True)
+    fn(t)[1].sum().backward()  # the other rows still train
+    assert torch.all(torch.isfinite(t.grad[1]))

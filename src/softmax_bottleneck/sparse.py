@@ -117,6 +117,10 @@ def _sparsemax_forward(z: Any) -> Any:
     # Class k is in the support iff 1 + k z_(k) > sum_{j <= k} z_(j); the support is a prefix.
     in_support = 1 + k * zs > cumsum
     size = in_support.sum(-1, keepdims=True) if xp is np else in_support.sum(-1, keepdim=True)
+    # A row with a finite entry has size >= 1 (the top entry is always in the support); an
+    # all -inf row has size 0: index 0 instead, and its -inf - -inf gives the NaN row, as
+    # softmax does (gather refuses the index -1 that NumPy would wrap around).
+    size = np.maximum(size, 1) if xp is np else size.clamp_min(1)
     idx = size - 1
     tau = (_take(cumsum, idx) - 1) / (size.astype(z.dtype) if xp is np else size.to(z.dtype))
     return xp.clip(z - tau, 0, None) if xp is np else (z - tau).clamp_min(0)
@@ -135,7 +139,7 @@ def _entmax15_forward(z: Any) -> Any:
             ss = rho * (mean_sq - mean**2)
             delta = np.clip((1 - ss) / rho, 0, None)
             tau = mean - np.sqrt(delta)  # the threshold if the support had rho elements
-            size = np.sum(tau <= xs, axis=-1, keepdims=True)
+            size = np.maximum(np.sum(tau <= xs, axis=-1, keepdims=True), 1)
         tau_star = np.take_along_axis(tau, size - 1, axis=-1)
         return np.clip(x - tau_star, 0, None) ** 2
     mean = xs.cumsum(-1) / rho
@@ -143,7 +147,7 @@ def _entmax15_forward(z: Any) -> Any:
     ss = rho * (mean_sq - mean**2)
     delta = ((1 - ss) / rho).clamp_min(0)
     tau = mean - delta.sqrt()
-    size = (tau <= xs).sum(-1, keepdim=True)
+    size = (tau <= xs).sum(-1, keepdim=True).clamp_min(1)  # 0 only for an all -inf row
     tau_star = tau.gather(-1, size - 1)
     return (x - tau_star).clamp_min(0) ** 2
 
