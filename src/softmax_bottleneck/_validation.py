@@ -143,3 +143,31 @@ def check_label_smoothing(label_smoothing: Any) -> float:
             f"Expected `label_smoothing` to be a number in [0, 1], got {label_smoothing!r}"
         )
     return float(label_smoothing)
+
+
+# The pip extra that provides each optional import, named in the error when one is missing.
+_EXTRA_FOR_MODULE = {
+    "torch": "torch",
+    "numba": "kernels",
+    "triton": "kernels",
+    "sklearn": "data",
+    "imblearn": "data",
+    "torchmetrics": "data",
+    "yaml": "data",
+    "chatterbot_corpus": "data",
+    "matplotlib": "book",
+    "ipywidgets": "book",
+}
+
+
+def missing_extra(err: ModuleNotFoundError, what: str) -> ModuleNotFoundError:
+    """The same error, with the pip extra to install when the missing module is optional."""
+    top = (err.name or "").split(".")[0]
+    extra = _EXTRA_FOR_MODULE.get(top)
+    if extra is None:
+        return err
+    return ModuleNotFoundError(
+        f"{what} needs the optional dependency {top!r}: install it with "
+        f"pip install 'softmax-bottleneck[{extra}]'",
+        name=err.name,
+    )

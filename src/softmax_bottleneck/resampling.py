@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_rng
+from ._validation import check_rng, missing_extra
 
 __all__ = ["SMOTE", "RandomOverSampler", "RandomUnderSampler"]
 
@@ -209,7 +209,10 @@ class SMOTE(_BaseSampler):
         self.k_neighbors = k_neighbors
 
     def _fit_resample(self, X, y, counts, rng):
-        from sklearn.neighbors import NearestNeighbors
+        try:
+            from sklearn.neighbors import NearestNeighbors
+        except ModuleNotFoundError as err:
+            raise missing_extra(err, "SMOTE") from err
 
         k = self.k_neighbors
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
