@@ -24,42 +24,145 @@ __all__ = ["SMOTE", "RandomOverSampler", "RandomUnderSampler"]
 
 
 def _check_X_y(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X)
-    y = np.asarray(y)
+    # pandas DataFrames and Series (and anything with ``to_numpy``) are read as arrays; the
+    # result is always an ndarray.
+    X = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X)
+    y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"Expected `X` of shape (n_samples, n_features), got shape {X.shape}")
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise ValueError(f"Expected `y` to be 1-d with {X.shape[0]} labels, got shape {y.shape}")
-    if y.dtype.kind not in "iuU" and y.dtype != object:
+    if y.dtype.kind not in "biuU" and y.dtype != object:
         raise ValueError(f"Expected `y` to hold class labels, got dtype {y.dtype}")
     return X, y
+
+
+_STRATEGIES = {
+    "over": ("auto", "minority", "not minority", "not majority", "all"),
+    "under": ("auto", "majority", "not minority", "not majority", "all"),
+}
+
+
+def _sampling_strategy(strategy: Any, classes: np.ndarray, counts: np.ndarray, kind: str) -> dict:
+    """imbalanced-learn's ``sampling_strategy`` as a dict: rows to add per class ("over") or
+    rows to keep per class ("under")."""
+    n = dict(zip((c.item() for c in classes), (int(k) for k in counts), strict=True))
+    n_max, n_min = max(n.values()), min(n.values())
+    majority = max(n, key=n.get)
+    minority = min(n, key=n.get)
+    if isinstance(strategy, str):
+        if strategy not in _STRATEGIES[kind]:
+            allowed = ", ".join(repr(x) for x in _STRATEGIES[kind])
+            raise ValueError(
+                f"Expected `sampling_strategy` to be a float, a dict or one of {allowed}, got "
+                f"{strategy!r}"
+            )
+        if strategy == "auto":
+            strategy = "not majority" if kind == "over" else "not minority"
+        chosen = {
+            "minority": [minority],
+            "majority": [majority],
+            "not minority": [c for c in n if c != minority],
+            "not majority": [c for c in n if c != majority],
+            "all": list(n),
+        }[strategy]
+        if kind == "over":
+            return {c: n_max - n[c] for c in chosen}
+        return {c: n_min for c in chosen}
+    if isinstance(strategy, dict):
+        out = {}
+        for c, want in strategy.items():
+            key = c.item() if isinstance(c, np.generic) else c
+            if key not in n:
+                raise ValueError(f"Expected `sampling_strategy` keys among the classes, got {c!r}")
+            if isinstance(want, bool) or not isinstance(want, (int, np.integer)) or want < 0:
+                raise ValueError(
+                    f"Expected `sampling_strategy` counts to be non-negative integers, got "
+                    f"{want!r} for class {c!r}"
+                )
+            if kind == "over" and want < n[key]:
+                raise ValueError(
+                    f"Expected `sampling_strategy` to ask at least the {n[key]} rows class "
+                    f"{c!r} has when over-sampling, got {want}"
+                )
+            if kind == "under" and want > n[key]:
+                raise ValueError(
+                    f"Expected `sampling_strategy` to ask at most the {n[key]} rows class "
+                    f"{c!r} has when under-sampling, got {want}"
+                )
+            out[key] = int(want) - n[key] if kind == "over" else int(want)
+        return out
+    if isinstance(strategy, (float, np.floating)) and not isinstance(strategy, bool):
+        if len(n) != 2:
+            raise ValueError(
+                f"Expected a float `sampling_strategy` only for two classes, got {len(n)}"
+            )
+        if not 0 < strategy <= 1:
+            raise ValueError(f"Expected a float `sampling_strategy` in (0, 1], got {strategy!r}")
+        # the ratio n_minority / n_majority after resampling, as imbalanced-learn defines it
+        if kind == "over":
+            add = int(n_max * strategy - n_min)
+            if add < 0:
+                raise ValueError(
+                    f"Expected a float `sampling_strategy` >= the current ratio "
+                    f"{n_min / n_max:.3g} when over-sampling, got {strategy!r}"
+                )
+            return {minority: add}
+        keep = int(n_min / strategy)
+        if keep > n_max:
+            raise ValueError(
+                f"Expected a float `sampling_strategy` >= the current ratio {n_min / n_max:.3g} "
+                f"when under-sampling, got {strategy!r}"
+            )
+        return {majority: keep}
+    raise TypeError(
+        f"Expected `sampling_strategy` to be a float, a dict or a string, got {strategy!r}"
+    )
 
 
 class _BaseSampler:
     """Validate, then call the private ``_fit_resample`` (imbalanced-learn's structure)."""
 
-    def __init__(self, *, random_state: int | np.random.Generator | None = None) -> None:
+    _kind = "over"
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy: Any = "auto",
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
+    ) -> None:
+        self.sampling_strategy = sampling_strategy
         self.random_state = random_state
 
     def fit_resample(self, X: Any, y: Any, /) -> tuple[np.ndarray, np.ndarray]:
-        """Resample `X` and `y`; return ``(X_res, y_res)``.
+        """Resample `X` and `y`; return ``(X_res, y_res)`` as NumPy arrays.
 
         Raises
         ------
         ValueError
-            If `X` is not 2-d and non-empty, or `y` does not hold one label per row.
+            If `X` is not 2-d and non-empty, `y` does not hold one label per row, or
+            `sampling_strategy` does not fit the classes.
         TypeError
-            If `random_state` is not an int, None or a numpy Generator.
+            If `random_state` is not an int, None, a numpy Generator or RandomState, or
+            `sampling_strategy` is not a float, dict or string.
         """
         X, y = _check_X_y(X, y)
+        state = self.random_state
+        if isinstance(state, np.random.RandomState):
+            # scikit-learn's convention: draw a seed from it, so it is consumed, then use a
+            # Generator (the rows differ from imbalanced-learn's, the counts do not).
+            state = np.random.default_rng(state.randint(np.iinfo(np.int32).max))
         try:
-            rng = check_rng(self.random_state)
+            rng = check_rng(state)
         except TypeError:
             raise TypeError(
-                "Expected `random_state` to be an int, None or numpy.random.Generator, "
-                f"got {self.random_state!r}"
+                "Expected `random_state` to be an int, None, numpy.random.Generator or "
+                f"numpy.random.RandomState, got {self.random_state!r}"
             ) from None
         self.classes_, counts = np.unique(y, return_counts=True)
+        self.sampling_strategy_ = _sampling_strategy(
+            self.sampling_strategy, self.classes_, counts, self._kind
+        )
         return self._fit_resample(X, y, counts, rng)
 
     def _fit_resample(self, X, y, counts, rng):  # pragma: no cover - overridden
@@ -71,7 +174,13 @@ class RandomOverSampler(_BaseSampler):
 
     Parameters
     ----------
-    random_state : int, Generator or None, default None
+    sampling_strategy : float, str or dict, default "auto"
+        Which classes to resample and to what size, as in imbalanced-learn: a dict
+        ``{class: n_rows}``; a float ratio ``n_minority / n_majority`` after resampling (two
+        classes only); or "auto", "minority", "majority", "not minority", "not majority" or
+        "all" (the default grows every class but the largest / shrinks every class but the
+        smallest).
+    random_state : int, Generator, RandomState or None, default None
         Seeds the choice of rows.
 
     Attributes
@@ -97,15 +206,10 @@ class RandomOverSampler(_BaseSampler):
     """
 
     def _fit_resample(self, X, y, counts, rng):
-        n_max = counts.max()
-        self.sampling_strategy_ = {
-            c.item(): int(n_max - n)
-            for c, n in zip(self.classes_, counts, strict=True)
-            if n < n_max
-        }
         extra = [
             rng.choice(np.flatnonzero(y == c), size=n, replace=True)
             for c, n in self.sampling_strategy_.items()
+            if n > 0
         ]
         self.sample_indices_ = np.concatenate([np.arange(len(y)), *extra]).astype(np.int64)
         return X[self.sample_indices_], y[self.sample_indices_]
@@ -116,7 +220,13 @@ class RandomUnderSampler(_BaseSampler):
 
     Parameters
     ----------
-    random_state : int, Generator or None, default None
+    sampling_strategy : float, str or dict, default "auto"
+        Which classes to resample and to what size, as in imbalanced-learn: a dict
+        ``{class: n_rows}``; a float ratio ``n_minority / n_majority`` after resampling (two
+        classes only); or "auto", "minority", "majority", "not minority", "not majority" or
+        "all" (the default grows every class but the largest / shrinks every class but the
+        smallest).
+    random_state : int, Generator, RandomState or None, default None
         Seeds the choice of rows.
 
     Attributes
@@ -141,12 +251,14 @@ class RandomUnderSampler(_BaseSampler):
     [0, 1]
     """
 
+    _kind = "under"
+
     def _fit_resample(self, X, y, counts, rng):
-        n_min = counts.min()
-        self.sampling_strategy_ = {c.item(): int(n_min) for c in self.classes_}
-        keep = [
-            rng.choice(np.flatnonzero(y == c), size=n_min, replace=False) for c in self.classes_
-        ]
+        keep = []
+        for c in self.classes_:
+            rows = np.flatnonzero(y == c)
+            n = self.sampling_strategy_.get(c.item())
+            keep.append(rows if n is None else rng.choice(rows, size=n, replace=False))
         self.sample_indices_ = np.concatenate(keep).astype(np.int64)
         return X[self.sample_indices_], y[self.sample_indices_]
 
@@ -166,7 +278,9 @@ class SMOTE(_BaseSampler):
     ----------
     k_neighbors : int, default 5
         Neighbours considered per row. Every class to grow needs more than `k_neighbors` rows.
-    random_state : int, Generator or None, default None
+    sampling_strategy : float, str or dict, default "auto"
+        As :class:`RandomOverSampler`.
+    random_state : int, Generator, RandomState or None, default None
         Seeds the choice of rows, neighbours and gaps.
 
     Attributes
@@ -203,9 +317,13 @@ class SMOTE(_BaseSampler):
     """
 
     def __init__(
-        self, *, k_neighbors: int = 5, random_state: int | np.random.Generator | None = None
+        self,
+        *,
+        sampling_strategy: Any = "auto",
+        k_neighbors: int = 5,
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
     ) -> None:
-        super().__init__(random_state=random_state)
+        super().__init__(sampling_strategy=sampling_strategy, random_state=random_state)
         self.k_neighbors = k_neighbors
 
     def _fit_resample(self, X, y, counts, rng):
@@ -221,14 +339,10 @@ class SMOTE(_BaseSampler):
             raise ValueError("Expected `X` to hold finite numbers (SMOTE interpolates rows)")
         if X.dtype.kind in "iu":
             X = X.astype(np.float64)  # interpolated rows are not integers
-        n_max = counts.max()
-        self.sampling_strategy_ = {
-            c.item(): int(n_max - n)
-            for c, n in zip(self.classes_, counts, strict=True)
-            if n < n_max
-        }
         X_parts, y_parts = [X], [y]
         for c, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
             Xc = X[y == c].astype(np.float64)
             if len(Xc) <= k:
                 raise ValueError(
