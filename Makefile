@@ -15,7 +15,7 @@ EXTRAS := torch,kernels,data,book,test
 SITE := _build/html
 PORT ?= 8000
 
-.PHONY: help venv book serve test test-package test-notebooks portability test-site test-browser lint notebooks browser-deps clean
+.PHONY: help venv book serve test test-package test-notebooks portability test-site test-browser lint notebooks browser-deps clean gpu-check
 
 help:
 	@echo "make book   - create .venv if needed and build the website into $(SITE)"
@@ -86,3 +86,8 @@ notebooks: $(STAMP)
 
 clean:
 	rm -rf _build .pytest_cache
+
+# GPU checks (issue 14) on a machine with an NVIDIA GPU, with that machine's own python3 (torch
+# with CUDA, triton, numpy, pytest) and the package from src/; no .venv. See scripts/gpu_check.sh.
+gpu-check:
+	PYTHON=$(PYTHON) bash scripts/gpu_check.sh
