@@ -122,14 +122,11 @@ def test_errors(monkeypatch):
         ts.softmax_triton(torch.zeros(2, 3))
 
 
-@pytest.mark.gpu
-@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize("shape", [(1823, 781), (64, 4096), (33, 50257), (8, 128256)])
-def test_gpu_real_sizes(log, dtype, shape):
-    # (1823, 781): Triton tutorial's irregular shape; 50257 and 128256: multi-block, odd tails
-    x = torch.randn(shape, device="cuda", dtype=dtype) * 3
-    _check(x, log)
+# Real sizes on a GPU (781 to 262144 columns, three dtypes) are tested in
+# tests/test_kernels_triton_gpu.py against torch *and* float64: the fixed 1e-6 tolerance the
+# test here used was tighter than float32 rounding of sum(dy) over 128256 columns allows
+# (the interpreter already differed by 3.7e-5 from torch's float32 gradient, while both were
+# within a few ulps of the float64 gradient).
 
 
 def test_gpu_benchmark_code_path_runs_under_the_interpreter():
