@@ -34,6 +34,7 @@ _LAZY_SUBMODULES = frozenset(
     {
         "augment",
         "bench",
+        "bench_cuda",
         "calibration",
         "case_study",
         "data",
@@ -67,6 +68,9 @@ _LAZY_FUNCTIONS = {
     "focal_loss": "losses",
     "ldam_loss": "losses",
     "logit_adjusted_loss": "losses",
+    # comparing methods over seeds (chapters 3-7, the preface's protocol)
+    "compare_paired": "stats",
+    "mean_sd": "stats",
     # resampling (chapter 3)
     "RandomOverSampler": "resampling",
     "RandomUnderSampler": "resampling",
