@@ -180,7 +180,43 @@ def test_examples_budget_equalises_the_work(problem):
     for method in out:
         assert abs(out[method]["examples"] - 6 * n) <= 3 * counts.max()
     with pytest.raises(ValueError, match="budget"):
-        _run(problem, methods=["baseline"], budget="steps")
+        _run(problem, methods=["baseline"], budget="batches")
+
+
+def test_budget_epochs_conventions():
+    # 258 rows in batches of 32 are 9 batches per pass (the last one of 2 rows)
+    assert cs.budget_epochs(258, n_train=258, epochs=20, budget="steps") == 20
+    assert cs.budget_epochs(10, n_train=258, epochs=20, budget="epochs") == 20
+    assert cs.budget_epochs(10, n_train=258, epochs=20, budget="examples") == 516
+    assert cs.budget_epochs(10, n_train=258, epochs=20, budget="steps") == 180  # 1 batch a pass
+    assert cs.budget_epochs(830, n_train=258, epochs=20, budget="steps") == 7  # 26 a pass
+    assert cs.budget_epochs(5000, n_train=10, epochs=1, budget="steps") == 1  # at least one
+    assert cs.budget_epochs(64, n_train=64, epochs=3, batch_size=64, budget="steps") == 3
+    with pytest.raises(ValueError, match="budget"):
+        cs.budget_epochs(10, n_train=20, epochs=2, budget="batches")
+    with pytest.raises(ValueError, match="n_rows"):
+        cs.budget_epochs(0, n_train=20, epochs=2)
+    with pytest.raises(TypeError, match="epochs"):
+        cs.budget_epochs(10, n_train=20, epochs=2.5)
+
+
+def test_steps_budget_equalises_the_gradient_steps(problem):
+    options = {**FAST, "epochs": 6}
+    out = _run(problem, methods=["baseline", "over-sampling", "under-sampling", "augmentation"],
+               budget="steps", fit_options=options)
+    n, bs = len(problem["y_train"]), FAST["batch_size"]
+    counts = np.bincount(problem["y_train"])
+    steps = 6 * -(-n // bs)
+    for method, rows in (("baseline", n), ("over-sampling", 3 * counts.max()),
+                         ("under-sampling", 3 * counts.min()), ("augmentation", 2 * n)):
+        epochs = out[method]["examples"] / rows
+        assert epochs == cs.budget_epochs(rows, n_train=n, epochs=6, batch_size=bs,
+                                          budget="steps")
+        per_pass = -(-rows // bs)
+        assert abs(epochs * per_pass - steps) <= per_pass / 2  # the nearest whole pass
+    # the same run as budget="examples" where the two conventions agree
+    same = _run(problem, methods=["baseline"], budget="examples", fit_options=options)
+    assert _without_seconds(same)["baseline"] == _without_seconds(out)["baseline"]
 
 
 def test_tuned_picks_the_best_validation_setting(problem):

@@ -30,9 +30,11 @@ import numpy as np
 from ._validation import check_choice, check_rng
 
 __all__ = [
+    "BUDGETS",
     "METHODS",
     "METRICS",
     "aggregate",
+    "budget_epochs",
     "compare",
     "format_table",
     "minority_classes",
@@ -40,6 +42,9 @@ __all__ = [
     "score_logits",
     "validation_split",
 ]
+
+#: What "the same budget" can mean in :func:`run_methods` (see :func:`budget_epochs`).
+BUDGETS = ("epochs", "examples", "steps")
 
 #: The recipes :func:`run_methods` knows, in the order the book's tables list them.
 METHODS = (
@@ -66,6 +71,72 @@ METRICS = (
     "examples",
     "seconds",
 )
+
+
+def budget_epochs(
+    n_rows: int, /, *, n_train: int, epochs: int, batch_size: int = 32, budget: str = "epochs"
+) -> int:
+    """Passes over a resampled set of `n_rows` rows that match `epochs` passes over `n_train`.
+
+    A method that resizes the training set (over-, under-sampling, SMOTE, augmented copies)
+    changes what "the same training" means. With ``B = batch_size`` and ``⌈·⌉`` the number of
+    mini-batches per pass (the last one may be short):
+
+    * ``"epochs"``: ``epochs`` passes, whatever the size (the resized run does
+      ``n_rows / n_train`` times the work);
+    * ``"examples"``: ``max(1, round(epochs * n_train / n_rows))`` passes, so every run
+      processes about ``epochs * n_train`` examples;
+    * ``"steps"``: ``max(1, round(epochs * ⌈n_train / B⌉ / ⌈n_rows / B⌉))`` passes, so every
+      run takes about the baseline's ``epochs * ⌈n_train / B⌉`` gradient steps. It differs from
+      ``"examples"`` when one pass is shorter than a few batches: an under-sampled set of 10 rows
+      is one short batch per pass, so ``"examples"`` would give it many more steps.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows of the (resampled) set the run trains on.
+    n_train : int
+        Rows of the training set the budget is defined on.
+    epochs : int
+        Passes over `n_train` rows (the baseline's budget).
+    batch_size : int, default 32
+        Mini-batch size of the run.
+    budget : {"epochs", "examples", "steps"}, default "epochs"
+        The convention (:data:`BUDGETS`).
+
+    Returns
+    -------
+    int
+        Passes over the `n_rows` rows.
+
+    Raises
+    ------
+    TypeError
+        If a count is not an integer.
+    ValueError
+        If a count is below 1 or `budget` is unknown.
+
+    Examples
+    --------
+    >>> [budget_epochs(10, n_train=258, epochs=20, budget=b) for b in BUDGETS]
+    [20, 516, 180]
+    >>> budget_epochs(830, n_train=258, epochs=20, budget="steps")   # 7 passes of 26 batches
+    7
+    """
+    for value, name in ((n_rows, "n_rows"), (n_train, "n_train"), (epochs, "epochs"),
+                        (batch_size, "batch_size")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"Expected `{name}` to be a positive integer, got {value!r}")
+        if value < 1:
+            raise ValueError(f"Expected `{name}` to be a positive integer, got {value!r}")
+    check_choice(budget, "budget", BUDGETS)
+    if budget == "examples":  # as many examples as `epochs` passes over the training set
+        return max(1, round(epochs * n_train / n_rows))
+    if budget == "steps":  # as many mini-batches as `epochs` passes over the training set
+        per_pass = -(-n_rows // batch_size)
+        return max(1, round(epochs * -(-n_train // batch_size) / per_pass))
+    return int(epochs)
+
 
 _LOSS_METHODS = ("focal", "class-balanced", "logit-adjusted loss")
 
@@ -364,12 +435,14 @@ def run_methods(
         Upper bound on SMOTE's ``k``.
     n_bins : int, default 15
         ECE bins.
-    budget : {"epochs", "examples"}, default "epochs"
+    budget : {"epochs", "examples", "steps"}, default "epochs"
         What "the same budget" means. ``"epochs"``: every run makes ``epochs`` passes over
         its own training set, so over-sampling does more work and under-sampling less.
         ``"examples"``: a run on ``n'`` rows makes ``max(1, round(epochs * n / n'))`` passes,
         where ``n = len(y_train)``, so every method processes about ``epochs * n`` examples
-        (the same number of gradient evaluations per example).
+        (the same number of gradient evaluations per example). ``"steps"``: as many passes as
+        give about the baseline's number of mini-batches, ``epochs * ceil(n / batch_size)``
+        (the same number of gradient steps; see :func:`budget_epochs`).
 
     Returns
     -------
@@ -430,7 +503,7 @@ def run_methods(
         raise ValueError("Expected a callable `augment` for the method 'augmentation'")
     if "tuned" in methods and len(tuning_grid) == 0:
         raise ValueError("Expected a non-empty `tuning_grid` for the method 'tuned'")
-    check_choice(budget, "budget", ("epochs", "examples"))
+    check_choice(budget, "budget", BUDGETS)
     base, grid = _check_options(fit_options, tuning_grid)
     X_train = np.asarray(X_train, dtype=np.float32)
     X_val = np.asarray(X_val, dtype=np.float32)
@@ -452,8 +525,9 @@ def run_methods(
         """A fresh model trained on (X, y): (model, examples processed, seconds)."""
         model = make_model(seed)
         opts = {**base, **options}
-        if budget == "examples":  # as many examples as `epochs` passes over the training set
-            opts["epochs"] = max(1, round(opts["epochs"] * len(y_train) / len(y)))
+        if budget != "epochs":  # resized sets get as many examples or steps as the baseline
+            opts["epochs"] = budget_epochs(len(y), n_train=len(y_train), epochs=opts["epochs"],
+                                           batch_size=opts["batch_size"], budget=budget)
         start = time.perf_counter()
         fit(model, X, y, rng=seed, **opts, **({} if loss_fn is None else {"loss": loss_fn}))
         return model, opts["epochs"] * len(y), time.perf_counter() - start
