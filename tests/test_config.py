@@ -139,3 +139,32 @@ def test_site_loads_nothing_from_a_cdn():
     config = CONFIG["sphinx"]["config"]
     assert not config["mathjax_path"].startswith(("http:", "https:", "//"))
     assert CONFIG["launch_buttons"].get("thebe") is False
+
+
+def test_site_shell_configuration():
+    """Issue 12: numbered chapters and figures, the local KaTeX, a favicon, a project name."""
+    config = CONFIG["sphinx"]["config"]
+    assert config["numfig"] is True
+    assert config["project"] == CONFIG["title"]
+    assert (ROOT / "book" / "_static" / config["mathjax_path"]).is_file()
+    assert (ROOT / CONFIG["html"]["favicon"]).is_file()
+    numbered = [part["caption"] for part in TOC["parts"] if part.get("numbered")]
+    assert numbered[-1] == "Appendices" and "API reference" not in numbered
+    chapters = [c["file"] for part in TOC["parts"] if part["caption"] in numbered[:-1]
+                for c in part["chapters"]]
+    assert len(chapters) == 9, "chapters 1-9 are numbered by their order in _toc.yml"
+
+
+def test_every_public_module_has_an_api_page():
+    package = ROOT / "src" / "softmax_bottleneck"
+    modules = {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
+    modules |= {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
+    for sub in ("kernels", "models"):
+        modules |= {f"{sub}-{p.stem}" for p in (package / sub).glob("*.py")
+                    if not p.stem.startswith("_")}
+    listed = {f.removeprefix("book/api/") for f in toc_files(TOC) if f.startswith("book/api/")}
+    missing = modules - listed
+    assert not missing, f"public modules without an API page in _toc.yml: {sorted(missing)}"
+    for name in listed - {"index"}:
+        page = (ROOT / "book" / "api" / f"{name}.md").read_text()
+        assert ".. automodule::" in page and "{doc}`" in page, f"{name}: no autodoc or chapter link"

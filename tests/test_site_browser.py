@@ -1,9 +1,21 @@
-"""The built website in a real headless Chromium: every page renders, offline, without errors.
+"""The built website in a real headless Chromium: every page renders, offline, at phone and
+desktop widths, without errors, light, and accessible.
 
 Run after the site is built (``make test`` builds it in ``test-site`` first). Each page is
-served from a local HTTP server; any request that leaves localhost is blocked and counts as a
-failure, so a CDN dependency cannot hide. A full-page screenshot of every page is saved to
-``_build/screenshots/`` as a test artifact.
+served from a local HTTP server with the browser cache off (every load is a first load); any
+request that leaves localhost is blocked and counts as a failure, so a CDN dependency cannot
+hide. Every page is opened at 390 x 844 (a phone) and 1366 x 900 (a laptop) and must:
+
+- load without console errors, failed requests or off-site requests;
+- show no raw TeX, no KaTeX error, no Python error text, no broken image;
+- never scroll sideways; every display equation and table is visible or sits in a frame that
+  scrolls and shows a scroll cue;
+- weigh at most ``PAGE_BUDGET`` bytes, everything it transfers except its own figures;
+- have 0 critical and 0 serious axe-core violations (``tests/vendor/axe.min.js``; run at the
+  desktop width only: the DOM is the same at both widths, and axe is the slowest step);
+- link to the whole-book PDF.
+
+Full-page screenshots land in ``_build/screenshots/`` as test artifacts.
 """
 
 from __future__ import annotations
@@ -26,6 +38,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+AXE = ROOT / "tests" / "vendor" / "axe.min.js"
+PAGE_BUDGET = 1_500_000  # bytes a page may transfer on a first load, its own figures aside
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -35,8 +49,12 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+VIEWPORTS = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": {"width": 1366, "height": 900}},
+}
 
-# Text a reader should never see: TeX that MathJax did not typeset, or Python errors.
+# Text a reader should never see: TeX that was not typeset, or Python errors.
 RAW_MATH = re.compile(r"\$[^$\s][^$]*\$|\\\(|\\\[|\\begin\{|\\frac|\\sum_")
 ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|\b\w+Error: |Loading widget")
 
@@ -76,25 +94,37 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
     playwright_api = pytest.importorskip("playwright.sync_api")
-    with tempfile.TemporaryDirectory(prefix="sb-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="sb-chromium-"):
         with playwright_api.sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=_chromium(),
-                headless=True,
-                args=CHROMIUM_FLAGS,
-                viewport={"width": 1280, "height": 900},
+            browser = p.chromium.launch(
+                executable_path=_chromium(), headless=True, args=CHROMIUM_FLAGS
             )
-            yield context
-            context.close()
+            contexts = {name: browser.new_context(**opts) for name, opts in VIEWPORTS.items()}
+            yield contexts
+            for context in contexts.values():
+                context.close()
+            browser.close()
 
 
-def _open(browser, url: str):
-    """Open `url`, collecting every problem the page reports while it loads."""
-    page = browser.new_page()
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """The desktop context, for the tests that need one width only."""
+    return chromium["desktop"]
+
+
+def _open(context, url: str):
+    """Open `url` on a cold cache, collecting every problem the page reports while it loads.
+
+    Returns the page, the list of problems and the list of (url, bytes) transferred.
+    """
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     problems: list[str] = []
+    transfers: list[tuple[str, int]] = []
     page.on(
         "console",
         lambda msg: problems.append(f"console {msg.type}: {msg.text}")
@@ -108,6 +138,12 @@ def _open(browser, url: str):
         lambda resp: problems.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None,
     )
 
+    def finished(request):
+        sizes = request.sizes()
+        transfers.append((request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"]))
+
+    page.on("requestfinished", finished)
+
     def only_local(route):
         host = urlparse(route.request.url).hostname
         if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
@@ -120,14 +156,13 @@ def _open(browser, url: str):
     page.goto(url, wait_until="load")
     # index.html redirects to the preface: let any redirect settle before looking inside.
     page.wait_for_load_state("networkidle")
-    # MathJax typesets asynchronously; wait until it has finished (if the page loads it).
-    ready = "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)"
-    page.wait_for_function(ready, timeout=20_000)
-    page.evaluate(
-        "() => (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) || null"
+    # KaTeX typesets on DOMContentLoaded (book/_static/sb-math.js marks the page when done).
+    page.wait_for_function(
+        "() => !document.querySelector('.math') || document.documentElement.dataset.sbMath === 'done'",
+        timeout=60_000,
     )
     page.wait_for_load_state("networkidle")
-    return page, problems
+    return page, problems, transfers
 
 
 def _visible_prose(page) -> str:
@@ -136,7 +171,7 @@ def _visible_prose(page) -> str:
         """() => {
             const main = document.querySelector('main') || document.body;
             const clone = main.cloneNode(true);
-            clone.querySelectorAll('pre, code, script, style, mjx-container, .MathJax, mjx-assistive-mml')
+            clone.querySelectorAll('pre, code, script, style, .katex, math')
                  .forEach(el => el.remove());
             return clone.innerText;
         }"""
@@ -154,18 +189,65 @@ def _text_without_inline_code(page) -> str:
     )
 
 
-@pytest.mark.parametrize("rel", _pages() if (SITE / "index.html").is_file() else ["index.html"])
-def test_page_renders_cleanly(browser, server, rel):
-    page, problems = _open(browser, f"{server}/{rel}")
+# Display equations and tables that stick out of the window without a scrolling frame, and
+# frames that scroll without the visible cue (class sb-scrolls, set by sb-site.js).
+_HIDDEN_CONTENT = """() => {
+    const width = window.innerWidth;
+    const bad = [];
+    const frameOf = (el) => {
+        for (let e = el; e && e !== document.body; e = e.parentElement) {
+            const ox = getComputedStyle(e).overflowX;
+            if ((ox === 'auto' || ox === 'scroll') && e.scrollWidth > e.clientWidth + 1) return e;
+        }
+        return null;
+    };
+    const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' +
+        (el.innerText || '').trim().slice(0, 40).replace(/\\s+/g, ' ') + '"';
+    document.querySelectorAll('article div.math, article table').forEach((el) => {
+        if (!el.offsetParent) return;  // not displayed (collapsed cell)
+        const r = el.getBoundingClientRect();
+        const frame = frameOf(el);
+        if (frame) {
+            const f = frame.getBoundingClientRect();
+            if (f.right > width + 1 || f.left < -1) bad.push('frame off screen: ' + name(el));
+            else if (!frame.classList.contains('sb-scrolls')) bad.push('no scroll cue: ' + name(el));
+        } else if (r.right > width + 1 || r.left < -1) {
+            bad.push('cut off: ' + name(el));
+        }
+    });
+    return bad;
+}"""
+
+_AXE_RUN = """async () => {
+    const result = await axe.run(document, {
+        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+        resultTypes: ['violations'],
+    });
+    return result.violations
+        .filter(v => v.impact === 'critical' || v.impact === 'serious')
+        .map(v => `${v.impact} ${v.id} x${v.nodes.length}: ${v.nodes[0].target.join(' ')}`);
+}"""
+
+
+def _page_ids() -> list[str]:
+    return _pages() if (SITE / "index.html").is_file() else ["index.html"]
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("rel", _page_ids())
+def test_page_renders_cleanly(chromium, server, rel, viewport):
+    page, problems, transfers = _open(chromium[viewport], f"{server}/{rel}")
     try:
+        where = f"{rel} ({viewport})"
         prose = _visible_prose(page)
         raw = RAW_MATH.findall(prose)
-        assert not raw, f"{rel}: unrendered math in visible text: {raw[:5]}"
+        assert not raw, f"{where}: unrendered math in visible text: {raw[:5]}"
+        assert page.locator(".katex-error").count() == 0, f"{where}: KaTeX could not typeset a formula"
         errors = ERROR_TEXT.findall(_text_without_inline_code(page))
-        assert not errors, f"{rel}: error text in the page: {errors[:5]}"
-        assert page.locator(".output.traceback, .output.error").count() == 0, f"{rel}: error output"
+        assert not errors, f"{where}: error text in the page: {errors[:5]}"
+        assert page.locator(".output.traceback, .output.error").count() == 0, f"{where}: error output"
         assert page.locator("script[type='application/vnd.jupyter.widget-view+json']").count() == 0, (
-            f"{rel}: a widget that needs a kernel is shown on the website"
+            f"{where}: a widget that needs a kernel is shown on the website"
         )
         images = page.evaluate(
             """() => Array.from(document.images).map(img => ({
@@ -173,30 +255,139 @@ def test_page_renders_cleanly(browser, server, rel):
                 alt: (img.getAttribute('alt') || '').trim()}))"""
         )
         broken = [img["src"] for img in images if not img["ok"]]
-        assert not broken, f"{rel}: images that did not load: {broken}"
+        assert not broken, f"{where}: images that did not load: {broken}"
         if rel.startswith("book/"):
             no_alt = [img["src"] for img in images if not img["alt"] and "logo" not in img["src"]]
-            assert not no_alt, f"{rel}: figures without alt text: {no_alt}"
-        assert not problems, f"{rel}: " + "; ".join(problems)
+            assert not no_alt, f"{where}: figures without alt text: {no_alt}"
+
+        # Nothing hidden off the right edge, and no sideways page scroll.
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1] + 1, f"{where}: the page scrolls sideways ({widths})"
+        hidden = page.evaluate(_HIDDEN_CONTENT)
+        assert not hidden, f"{where}: " + "; ".join(hidden[:5])
+
+        # Light: everything but the page's own figures.
+        weight = sum(n for url, n in transfers if "/_images/" not in url)
+        heavy = sorted(transfers, key=lambda t: -t[1])[:3]
+        assert weight <= PAGE_BUDGET, f"{where}: {weight:,} bytes on a first load; largest {heavy}"
+
+        # The whole-book PDF is one click away on every page.
+        assert page.locator("a[href$='the-softmax-bottleneck.pdf']").count() >= 1, f"{where}: no PDF link"
+
+        if viewport == "desktop":
+            page.add_script_tag(content=AXE.read_text("utf-8"))
+            violations = page.evaluate(_AXE_RUN)
+            assert not violations, f"{where}: axe-core: " + "; ".join(violations)
+
+        assert not problems, f"{where}: " + "; ".join(problems)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / (rel.replace("/", "__") + ".png")), full_page=True)
+        name = rel.replace("/", "__").removesuffix(".html") + f"-{viewport}.png"
+        # The whole page on a laptop; the first screen on a phone (what a reader sees first).
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=viewport == "desktop")
     finally:
         page.close()
 
 
-def test_math_is_typeset_by_the_local_mathjax(browser, server):
-    page, problems = _open(browser, f"{server}/book/01-softmax/what-softmax-is.html")
+@pytest.mark.parametrize("toggle", ["primary", "secondary"])
+def test_phone_toc_buttons_open_their_drawer(chromium, server, toggle):
+    page, problems, _ = _open(chromium["phone"], f"{server}/book/01-softmax/what-softmax-is.html")
     try:
-        assert page.locator("mjx-container").count() > 20, "MathJax typeset too few formulas"
+        button = page.locator(f".{toggle}-toggle:visible")
+        assert button.count() == 1, f"one visible {toggle} table-of-contents button on a phone"
+        dialog = page.locator(f"#pst-{toggle}-sidebar-modal")
+        assert not dialog.evaluate("d => d.open")
+        button.click()  # one tap
+        page.wait_for_function(f"() => document.querySelector('#pst-{toggle}-sidebar-modal').open")
+        if toggle == "primary":
+            chapter = dialog.get_by_role("link", name=re.compile(r"^1\. What softmax is"))
+        else:
+            chapter = dialog.locator("a.nav-link").first
+        assert chapter.is_visible(), "the drawer opened but its links are not visible"
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
+
+
+def test_desktop_has_no_top_band_and_one_search_box(chromium, server):
+    page, problems, _ = _open(chromium["desktop"], f"{server}/book/01-softmax/what-softmax-is.html")
+    try:
+        assert not page.locator(".bd-header").is_visible(), "the empty top navbar is back"
+        assert page.locator(".search-button-field:visible").count() == 1
+        sidebar = page.locator("#pst-primary-sidebar")
+        assert sidebar.is_visible()
+        page.locator(".primary-toggle:visible").click()
+        page.wait_for_function(
+            "() => document.querySelector('#pst-primary-sidebar').classList.contains('pst-sidebar-hidden')"
+        )
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
+
+
+def test_navigation_numbers_chapters_and_letters_appendices(chromium, server):
+    page, problems, _ = _open(chromium["desktop"], f"{server}/book/01-softmax/what-softmax-is.html")
+    try:
+        links = page.locator("#pst-primary-sidebar a.reference").all_inner_texts()
+        text = [" ".join(t.split()) for t in links]
+        for expected in ["1. What softmax is", "9. Open problems", "A. References", "F. Setting up"]:
+            assert any(t.startswith(expected) for t in text), (expected, text)
+        assert "Glossary" in text, "the glossary stays unnumbered"
+        assert page.locator("article h1").first.inner_text().startswith("1. What softmax is")
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
+
+
+def test_math_is_typeset_by_the_local_katex(browser, server):
+    page, problems, _ = _open(browser, f"{server}/book/01-softmax/what-softmax-is.html")
+    try:
+        assert page.locator(".katex").count() > 20, "KaTeX typeset too few formulas"
+        assert page.locator(".katex-error").count() == 0
+        assert page.locator("math").count() > 20, "no MathML for screen readers"
         scripts = page.evaluate("() => Array.from(document.scripts).map(s => s.src).filter(Boolean)")
-        assert any(s.endswith("mathjax/tex-chtml.js") and s.startswith(server) for s in scripts)
+        katex = [s for s in scripts if "/katex/katex.min.js" in s]
+        assert katex and all(s.startswith(server) for s in katex)
+        assert not any("mathjax" in s.lower() or "fontawesome.js" in s or "searchindex" in s for s in scripts)
+        # The equation numbers stay beside their equations.
+        assert page.locator("div.math span.eqno").first.inner_text().startswith("(1.1)")
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
+
+
+def test_search_still_works_offline(browser, server):
+    page, problems, _ = _open(browser, f"{server}/search.html?q=temperature")
+    try:
+        page.wait_for_selector("#search-results li", timeout=20_000)
+        assert page.locator("#search-results li").count() >= 3
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
+
+
+def test_glossary_chinese_is_tagged_and_uses_the_site_font(browser, server):
+    page, problems, transfers = _open(browser, f"{server}/book/appendices/glossary.html")
+    try:
+        spans = page.locator("[lang='zh-Hans']")
+        assert spans.count() >= 20, "the glossary's Chinese terms are not tagged lang=zh-Hans"
+        assert any("瓶颈" in t for t in spans.all_inner_texts())
+        family = spans.first.evaluate("e => getComputedStyle(e).fontFamily")
+        assert family.startswith('"SB Noto Sans SC"'), family
+        assert any(url.endswith("sb-noto-sans-sc.woff") for url, _ in transfers), (
+            "the Chinese glyph subset was not loaded"
+        )
+        loaded = page.evaluate(
+            "() => document.fonts.check('16px \"SB Noto Sans SC\"', '瓶颈')"
+            " && Array.from(document.fonts).some(f => f.family.includes('SB Noto Sans SC') && f.status === 'loaded')"
+        )
+        assert loaded, "the subset font did not load"
         assert not problems, "; ".join(problems)
     finally:
         page.close()
 
 
 def test_temperature_explorer_moves_in_the_browser(browser, server):
-    page, problems = _open(browser, f"{server}/book/01-softmax/what-softmax-is.html")
+    page, problems, _ = _open(browser, f"{server}/book/01-softmax/what-softmax-is.html")
     try:
         explorer = page.locator("#ch1-temperature")
         assert explorer.count() == 1, "the static temperature explorer is missing"
@@ -227,7 +418,7 @@ def _chapter_pages() -> list[str]:
 
 @pytest.mark.parametrize("rel", _chapter_pages())
 def test_chapter_has_colab_and_download_buttons(browser, server, rel):
-    page, problems = _open(browser, f"{server}/{rel}")
+    page, problems, _ = _open(browser, f"{server}/{rel}")
     try:
         hrefs = page.evaluate("() => Array.from(document.links).map(a => a.href)")
         notebook = rel.removesuffix(".html") + ".ipynb"
