@@ -63,6 +63,20 @@ def test_bad_input(a, b, kwargs, error, match):
         compare_paired(a, b, **kwargs)
 
 
+def test_lower_is_better_scores_and_units():
+    c = compare_paired([0.05, 0.04, 0.06, 0.05], [0.09, 0.08, 0.11, 0.07], names=("TS", "raw"),
+                       higher_is_better=False, unit="splits")
+    assert c.verdict == "TS better" and (c.wins, c.losses) == (4, 0) and c.mean < 0
+    assert "ahead in 4/4 splits" in str(c)
+    worse = compare_paired([0.09, 0.08, 0.11, 0.07], [0.05, 0.04, 0.06, 0.05],
+                           names=("raw", "TS"), higher_is_better=False)
+    assert worse.verdict == "TS better" and worse.losses == 4
+    with pytest.raises(TypeError, match="higher_is_better"):
+        compare_paired([0.1, 0.2], [0.1, 0.3], higher_is_better=1)
+    with pytest.raises(ValueError, match="unit"):
+        compare_paired([0.1, 0.2], [0.1, 0.3], unit="")
+
+
 def test_reachable_from_the_package():
     assert sb.stats.compare_paired is compare_paired
     with pytest.raises(ValueError):

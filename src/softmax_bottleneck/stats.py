@@ -80,11 +80,16 @@ class PairedComparison:
     mean, sd : float
         Mean difference and its sample standard deviation (ddof = 1).
     wins, losses : int
-        Seeds where ``a`` is ahead / behind by more than `tie` (others are ties).
+        Seeds where ``a`` is ahead / behind by more than `tie` (others are ties); "ahead"
+        means higher, or lower when ``higher_is_better`` is False (ECE, a loss).
     low, high : float
         The paired t confidence interval of the mean difference.
     confidence : float
         Its level (0.95 by default).
+    higher_is_better : bool
+        Direction of the score (True for accuracies, False for ECE or a loss).
+    unit : str
+        What one pair is ("seeds", "splits"), for the printed line.
     """
 
     names: tuple[str, str]
@@ -96,6 +101,8 @@ class PairedComparison:
     low: float
     high: float
     confidence: float
+    higher_is_better: bool = True
+    unit: str = "seeds"
 
     @property
     def n(self) -> int:
@@ -106,9 +113,9 @@ class PairedComparison:
     def verdict(self) -> str:
         """``"<a> better"``, ``"<b> better"`` or ``"within noise"`` (interval contains 0)."""
         if self.low > 0:
-            return f"{self.names[0]} better"
+            return f"{self.names[0 if self.higher_is_better else 1]} better"
         if self.high < 0:
-            return f"{self.names[1]} better"
+            return f"{self.names[1 if self.higher_is_better else 0]} better"
         return "within noise"
 
     @property
@@ -120,7 +127,7 @@ class PairedComparison:
         a, b = self.names
         level = f"{100 * self.confidence:g}%"
         return (f"{a} - {b}: {self.mean:+.3f} (sd {self.sd:.3f}), {a} ahead in "
-                f"{self.wins}/{self.n} seeds, {level} CI [{self.low:+.3f}, {self.high:+.3f}]: "
+                f"{self.wins}/{self.n} {self.unit}, {level} CI [{self.low:+.3f}, {self.high:+.3f}]: "
                 f"{self.verdict}")
 
 
@@ -132,6 +139,8 @@ def compare_paired(
     names: Sequence[str] = ("a", "b"),
     confidence: float = 0.95,
     tie: float = 0.0,
+    higher_is_better: bool = True,
+    unit: str = "seeds",
 ) -> PairedComparison:
     """Compare two methods scored on the same seeds (paired), by the book's rule.
 
@@ -146,6 +155,11 @@ def compare_paired(
     tie : float, default 0.0
         Differences with ``|a - b| <= tie`` count as neither a win nor a loss (e.g. half the
         printed resolution).
+    higher_is_better : bool, default True
+        False for scores where lower is better (ECE, a loss): then ``a`` is "ahead" on a seed
+        where ``a < b``, and the verdict names the method with the lower mean.
+    unit : str, default "seeds"
+        What one pair of scores is, as printed ("seeds", "splits").
 
     Returns
     -------
@@ -169,6 +183,10 @@ def compare_paired(
     >>> c = compare_paired([0.80, 0.82, 0.79], [0.81, 0.80, 0.80], names=("SMOTE", "copies"))
     >>> c.verdict, c.wins
     ('within noise', 1)
+    >>> ece = compare_paired([0.05, 0.04, 0.06], [0.09, 0.08, 0.11], names=("TS", "raw"),
+    ...                      higher_is_better=False)
+    >>> ece.verdict, ece.wins
+    ('TS better', 3)
     """
     from scipy import stats as st
 
@@ -186,13 +204,19 @@ def compare_paired(
         raise ValueError(f"Expected `confidence` in (0, 1), got {confidence!r}")
     if not tie >= 0:
         raise ValueError(f"Expected `tie` >= 0, got {tie!r}")
+    if not isinstance(higher_is_better, bool):
+        raise TypeError(f"Expected `higher_is_better` to be a bool, got {higher_is_better!r}")
+    if not isinstance(unit, str) or not unit:
+        raise ValueError(f"Expected `unit` to be a non-empty string, got {unit!r}")
     d = x - y
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     half = float(st.t.ppf(0.5 + confidence / 2, d.size - 1)) * sd / np.sqrt(d.size)
+    ahead, behind = (d > tie, d < -tie) if higher_is_better else (d < -tie, d > tie)
     return PairedComparison(
         names=(names[0], names[1]), differences=d, mean=mean, sd=sd,
-        wins=int((d > tie).sum()), losses=int((d < -tie).sum()),
+        wins=int(ahead.sum()), losses=int(behind.sum()),
         low=mean - half, high=mean + half, confidence=float(confidence),
+        higher_is_better=higher_is_better, unit=unit,
     )
 
 
