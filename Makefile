@@ -36,8 +36,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-book: $(STAMP)
+# The website, then the whole book as one PDF (printed by headless chromium from the site).
+book: $(STAMP) browser-deps
 	$(BIN)/jupyter-book build . --builder html
+	$(BIN)/python book/_ext/print_book.py
 	@echo
 	@echo "The book is built. Open $(CURDIR)/$(SITE)/index.html in a browser,"
 	@echo "or run 'make serve' and visit http://localhost:$(PORT)/"
@@ -45,9 +47,10 @@ book: $(STAMP)
 serve:
 	$(BIN)/python -m http.server --directory $(SITE) $(PORT)
 
-# Debian's chromium for the browser test, and fonts for the glossary's Chinese terms
+# Debian's chromium for the browser test and the PDF, fonts for the glossary's Chinese terms
+# (the site serves a subset cut from Noto Sans CJK), poppler's pdftotext for the PDF test
 # (installed with apt only when missing).
-SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-cjk
+SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-cjk poppler-utils
 browser-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
