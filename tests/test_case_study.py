@@ -293,6 +293,9 @@ def test_aggregate_and_table():
         cs.aggregate([])
     paired = cs.compare(runs, "b", "a", metric="x")  # b - a = v for v in (0.1, 0.4, 0.7)
     assert paired.mean == pytest.approx(0.4) and paired.wins == 3
+    ece_runs = [{"a": {"ece": 0.05 + v}, "b": {"ece": 0.10 + v}} for v in (0.0, 0.01, 0.02)]
+    ece = cs.compare(ece_runs, "a", "b", metric="ece", unit="splits")
+    assert ece.verdict == "a better" and ece.wins == 3 and "3/3 splits" in str(ece)
     with pytest.raises(ValueError, match="'c'"):
         cs.compare(runs, "c", "a", metric="x")
     with pytest.raises(ValueError, match="metrics"):

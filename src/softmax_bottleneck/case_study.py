@@ -646,6 +646,7 @@ def compare(
     reference: str,
     *,
     metric: str = "balanced_accuracy",
+    unit: str = "seeds",
 ) -> Any:
     """The paired comparison of two methods over the seeds of `runs` (the book's verdict rule).
 
@@ -656,7 +657,10 @@ def compare(
     method, reference : str
         The two methods; the difference is ``method - reference``.
     metric : str, default "balanced_accuracy"
-        Any key of :data:`METRICS` the runs hold.
+        Any key of :data:`METRICS` the runs hold. For ``"ece"`` and ``"ece_scaled"`` lower is
+        better, and the verdict says so (``higher_is_better=False``).
+    unit : str, default "seeds"
+        What one run is, for the printed line ("splits" on the text corpus).
 
     Returns
     -------
@@ -680,7 +684,12 @@ def compare(
             if name not in run or metric not in run[name]:
                 raise ValueError(f"Expected every run to hold {metric!r} of {name!r}")
     return compare_paired([r[method][metric] for r in runs],
-                          [r[reference][metric] for r in runs], names=(method, reference))
+                          [r[reference][metric] for r in runs], names=(method, reference),
+                          higher_is_better=metric not in _LOWER_IS_BETTER, unit=unit)
+
+
+#: Metrics of :func:`run_methods` where a lower value is better.
+_LOWER_IS_BETTER = ("ece", "ece_scaled")
 
 
 _HEADERS = {
