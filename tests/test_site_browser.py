@@ -179,11 +179,13 @@ def _visible_prose(page) -> str:
 
 
 def _text_without_inline_code(page) -> str:
-    """Visible text, outputs included, without inline code (where prose may name an error)."""
+    """Visible text, outputs included, without inline code (where prose may name an error)
+    and without the API reference's doctest examples (which show the errors a function raises).
+    """
     return page.evaluate(
         """() => {
             const clone = document.body.cloneNode(true);
-            clone.querySelectorAll('code.literal, script, style').forEach(el => el.remove());
+            clone.querySelectorAll('code.literal, script, style, div.doctest').forEach(el => el.remove());
             return clone.innerText;
         }"""
     )
