@@ -75,7 +75,7 @@ test-notebooks: $(STAMP)
 portability: $(STAMP)
 	$(BIN)/python scripts/check_portability.py
 
-test-site: $(STAMP)
+test-site: $(STAMP) browser-deps
 	rm -rf _build
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
