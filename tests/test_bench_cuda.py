@@ -9,7 +9,6 @@ written to benchmarks/results/. The one ``gpu`` test runs the CUDA path on small
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import os
 import subprocess
@@ -17,17 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from triton_interpreter import CUDA, ts
 
-torch = pytest.importorskip("torch")
-CUDA = torch.cuda.is_available()
-if not CUDA:
-    os.environ["TRITON_INTERPRET"] = "1"  # before Triton is imported: it reads this once
-pytest.importorskip("triton")
-ts = importlib.import_module("softmax_bottleneck.kernels.triton_softmax")
-if not CUDA and not ts.INTERPRET:  # imported earlier without the interpreter: import again
-    ts = importlib.reload(sys.modules["softmax_bottleneck.kernels.triton_softmax"])
-
-from softmax_bottleneck import bench_cuda as bc  # noqa: E402
+from softmax_bottleneck import bench_cuda as bc
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")

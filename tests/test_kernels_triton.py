@@ -7,22 +7,10 @@ tiny rows still reach the multi-block kernel. GPU-marked tests use real sizes.
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 import warnings
 
 import pytest
-
-torch = pytest.importorskip("torch")
-CUDA = torch.cuda.is_available()
-if not CUDA:
-    os.environ["TRITON_INTERPRET"] = "1"  # before Triton is imported: it reads this once
-pytest.importorskip("triton")
-ts = importlib.import_module("softmax_bottleneck.kernels.triton_softmax")
-if not CUDA and not ts.INTERPRET:  # imported earlier without the interpreter: import again
-    ts = importlib.reload(sys.modules["softmax_bottleneck.kernels.triton_softmax"])
-DEVICE = "cuda" if CUDA else "cpu"
+from triton_interpreter import DEVICE, torch, ts
 
 # dtype -> (rtol, atol) against torch computed in float32 and cast to the dtype
 TOL = {

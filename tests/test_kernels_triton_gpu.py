@@ -19,20 +19,8 @@ tested where there is no GPU.
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
-
 import pytest
-
-torch = pytest.importorskip("torch")
-CUDA = torch.cuda.is_available()
-if not CUDA:
-    os.environ["TRITON_INTERPRET"] = "1"  # before Triton is imported: it reads this once
-pytest.importorskip("triton")
-ts = importlib.import_module("softmax_bottleneck.kernels.triton_softmax")
-if not CUDA and not ts.INTERPRET:  # imported earlier without the interpreter: import again
-    ts = importlib.reload(sys.modules["softmax_bottleneck.kernels.triton_softmax"])
+from triton_interpreter import CUDA, torch, ts
 
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
 DTYPES = [torch.float32, torch.float16, torch.bfloat16]
