@@ -15,11 +15,11 @@ EXTRAS := torch,kernels,data,book,test
 SITE := _build/html
 PORT ?= 8000
 
-.PHONY: help venv book serve test test-package test-notebooks portability test-site test-browser lint notebooks browser-deps clean gpu-check
+.PHONY: help venv book serve test test-package test-notebooks portability test-site test-browser lint typecheck notebooks browser-deps clean gpu-check
 
 help:
 	@echo "make book   - create .venv if needed and build the website into $(SITE)"
-	@echo "make test   - create .venv if needed, then package tests, strict nbval, site build (-W) and browser test"
+	@echo "make test   - create .venv if needed, then lint, type check, package tests, strict nbval, site build (-W) and browser test"
 	@echo "make serve  - serve the built site on http://localhost:$(PORT)"
 	@echo "make notebooks - re-execute every chapter in place (after editing one)"
 	@echo "make portability - strict nbval under every non-native numerical configuration"
@@ -62,6 +62,10 @@ browser-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts book
 
+# mypy over the package, with the settings of [tool.mypy] in pyproject.toml.
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
 # Triton kernels run in interpreter mode on the CPU; GPU-marked tests skip without CUDA.
 test-package: $(STAMP)
 	TRITON_INTERPRET=1 $(BIN)/python -m pytest -m "not browser" --doctest-modules src tests
@@ -82,7 +86,7 @@ test-site: $(STAMP) browser-deps
 test-browser: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -m browser tests
 
-test: lint test-package test-notebooks test-site test-browser
+test: lint typecheck test-package test-notebooks test-site test-browser
 
 notebooks: $(STAMP)
 	$(BIN)/python scripts/execute_notebooks.py $$($(BIN)/python scripts/toc_notebooks.py)
