@@ -10,6 +10,11 @@
  * 3. Accessibility: buttons whose visible text differs from their aria-label are named by the
  *    text they show; the sidebar's expand arrows get a name; the bibliography's citation list
  *    drops a list role whose children are not list items.
+ * 4. Figures open at full size: every figure image of a chapter becomes a link to the image
+ *    file (class `sb-zoom`; it works without script, in a new tab, and from the keyboard). A
+ *    plain tap, click or Enter opens it in a dialog (`dialog.sb-lightbox`) at its natural size,
+ *    scrollable and pinch-zoomable on a phone; Escape, the close button or a tap on the
+ *    backdrop closes it and focus returns to the figure.
  */
 (function () {
   "use strict";
@@ -78,10 +83,68 @@
     });
   }
 
+  let lightbox = null;
+
+  function openLightbox(link) {
+    if (typeof HTMLDialogElement === "undefined") return false;
+    if (!lightbox) {
+      lightbox = document.createElement("dialog");
+      lightbox.className = "sb-lightbox";
+      lightbox.setAttribute("aria-label", "Figure at full size");
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "sb-lightbox-close";
+      close.setAttribute("aria-label", "Close");
+      close.textContent = "\u00d7";
+      close.addEventListener("click", function () { lightbox.close(); });
+      const frame = document.createElement("div");
+      frame.className = "sb-lightbox-frame";
+      frame.appendChild(document.createElement("img"));
+      lightbox.appendChild(close);
+      lightbox.appendChild(frame);
+      // A tap outside the image (on the backdrop or the frame's margin) closes the dialog.
+      lightbox.addEventListener("click", function (event) {
+        if (event.target === lightbox || event.target === frame) lightbox.close();
+      });
+      lightbox.addEventListener("close", function () {
+        if (lightbox.sbOpener) lightbox.sbOpener.focus();
+      });
+      document.body.appendChild(lightbox);
+    }
+    const source = link.querySelector("img");
+    const img = lightbox.querySelector("img");
+    img.src = link.href;
+    img.alt = source ? source.alt : "";
+    lightbox.sbOpener = link;
+    lightbox.showModal();
+    lightbox.querySelector(".sb-lightbox-close").focus();
+    return true;
+  }
+
+  function zoomableFigures() {
+    document.querySelectorAll(".bd-article figure img, .bd-article .cell_output img").forEach(function (img) {
+      if (img.closest("a") || img.closest(".sb-lightbox")) return;
+      const link = document.createElement("a");
+      link.className = "sb-zoom";
+      link.href = img.currentSrc || img.src;
+      const figure = img.closest("figure");
+      const number = figure && figure.querySelector(".caption-number");
+      const what = number ? number.textContent.trim() : "figure";
+      link.setAttribute("aria-label", "Open " + what + " at full size" + (img.alt ? ": " + img.alt : ""));
+      img.parentElement.insertBefore(link, img);
+      link.appendChild(img);
+      link.addEventListener("click", function (event) {
+        if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+        if (openLightbox(link)) event.preventDefault();
+      });
+    });
+  }
+
   function init() {
     forwardToggles(".primary-toggle");
     forwardToggles(".secondary-toggle");
     wrapBareTables();
+    zoomableFigures();
     fixNames();
     markAll();
     document.addEventListener(

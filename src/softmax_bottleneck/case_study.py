@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice, check_rng
+from .tables import Align, Table
 
 __all__ = [
     "BUDGETS",
@@ -40,6 +41,7 @@ __all__ = [
     "minority_classes",
     "run_methods",
     "score_logits",
+    "summary_table",
     "validation_split",
 ]
 
@@ -347,7 +349,7 @@ def _check_options(fit_options: Any, tuning_grid: Any) -> tuple[dict, list[dict]
     unknown = set(fit_options) - set(_FIT_KEYS)
     if unknown:
         raise ValueError(f"Expected `fit_options` among {list(_FIT_KEYS)}, got {sorted(unknown)}")
-    allowed = set(fit.__kwdefaults__) - {"X_val", "y_val", "rng", "augment", "sampling"}
+    allowed = set(fit.__kwdefaults__ or {}) - {"X_val", "y_val", "rng", "augment", "sampling"}
     for options in tuning_grid:
         if not isinstance(options, Mapping):
             raise TypeError(f"Expected every tuning setting to be a mapping, got {options!r}")
@@ -702,6 +704,81 @@ _HEADERS = {
 }
 
 
+def summary_table(
+    summary: Mapping[str, Mapping[str, tuple[float, float]]],
+    /,
+    *,
+    metrics: Sequence[str] = ("balanced_accuracy", "macro_f1", "minority_recall", "ece",
+                              "ece_scaled", "examples"),
+    wall_time: bool = False,
+    title: str | None = None,
+    notes: Sequence[str] = (),
+) -> Table:
+    """The output of :func:`aggregate` as a :class:`~softmax_bottleneck.tables.Table`.
+
+    One method per row; scores as ``mean ± std`` with three decimals, ``"examples"`` as a mean
+    count in thousands (``k``); wall time, if asked for, last, as ``[1.23 s]`` (mean seconds
+    per run; the book's nbval configuration masks it because it changes from run to run). A
+    notebook cell that ends with the table shows it as HTML; ``print`` gives the text of
+    :func:`format_table`.
+
+    Parameters
+    ----------
+    summary : mapping
+        From :func:`aggregate`.
+    metrics : sequence of str
+        Columns, in order (keys of the summary).
+    wall_time : bool, default False
+        Whether to add the ``"seconds"`` column.
+    title : str, optional
+        A caption above the table.
+    notes : sequence of str, optional
+        Lines under the table.
+
+    Returns
+    -------
+    softmax_bottleneck.tables.Table
+
+    Raises
+    ------
+    ValueError
+        If `summary` is empty or lacks a requested metric.
+
+    Examples
+    --------
+    >>> t = summary_table({"baseline": {"macro_f1": (0.5, 0.01)}, "LA": {"macro_f1": (0.6, 0.02)}},
+    ...                   metrics=["macro_f1"], title="Macro-F1, mean ± sd over 11 seeds")
+    >>> print(t)
+    Macro-F1, mean ± sd over 11 seeds
+    method   |      macro-F1
+    baseline | 0.500 ± 0.010
+    LA       | 0.600 ± 0.020
+    """
+    if not summary:
+        raise ValueError("Expected a non-empty summary")
+    columns = list(metrics) + (["seconds"] if wall_time else [])
+    for method, row in summary.items():
+        missing = [c for c in columns if c not in row]
+        if missing:
+            raise ValueError(f"Expected metrics {missing} for method {method!r}")
+
+    def cell(key: str, mean: float, std: float) -> str:
+        if key == "examples":
+            return f"{mean / 1000:.1f}k"
+        if key == "seconds":
+            return f"[{mean:.2f} s]"
+        return f"{mean:.3f} ± {std:.3f}"
+
+    heads = ["method"] + [_HEADERS.get(k, k) if k != "seconds" else "wall time"
+                          for k in columns]
+    if len(set(heads)) != len(heads):
+        raise ValueError(f"Expected distinct metrics, got {columns}")
+    rows = [[m, *(cell(k, *summary[m][k]) for k in columns)] for m in summary]
+    align: dict[str, Align] = {h: "right" for h in heads[1:]}
+    align["method"] = "left"
+    return Table(heads, rows, title=title, notes=notes, align=align)
+
+
 def format_table(
     summary: Mapping[str, Mapping[str, tuple[float, float]]],
     /,
@@ -710,12 +787,7 @@ def format_table(
                               "ece_scaled", "examples"),
     wall_time: bool = True,
 ) -> str:
-    """The output of :func:`aggregate` as a text table, one method per row.
-
-    Scores are shown as ``mean ± std`` with three decimals, ``"examples"`` as a mean count
-    (thousands, ``k``). Wall time, if shown, is the last column and written ``[1.23 s]``
-    (mean seconds per run), a form the book's nbval configuration masks because it changes
-    from run to run; nothing in the book draws a conclusion from it.
+    """The output of :func:`aggregate` as a text table (``str`` of :func:`summary_table`).
 
     Parameters
     ----------
@@ -724,7 +796,7 @@ def format_table(
     metrics : sequence of str
         Columns, in order (keys of the summary).
     wall_time : bool, default True
-        Whether to add the ``"seconds"`` column.
+        Whether to add the ``"seconds"`` column (written ``[1.23 s]``).
 
     Returns
     -------
@@ -742,28 +814,4 @@ def format_table(
     method   |      macro-F1
     baseline | 0.500 ± 0.010
     """
-    if not summary:
-        raise ValueError("Expected a non-empty summary")
-    columns = list(metrics) + (["seconds"] if wall_time else [])
-    for method, row in summary.items():
-        missing = [c for c in columns if c not in row]
-        if missing:
-            raise ValueError(f"Expected metrics {missing} for method {method!r}")
-    width = max(len("method"), *(len(m) for m in summary))
-
-    def cell(key, mean, std):
-        if key == "examples":
-            return f"{mean / 1000:.1f}k"
-        if key == "seconds":
-            return f"[{mean:.2f} s]"
-        return f"{mean:.3f} ± {std:.3f}"
-
-    rows = [[cell(k, *summary[m][k]) for k in columns] for m in summary]
-    heads = [_HEADERS.get(k, "wall time") if k != "seconds" else "wall time" for k in columns]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    lines = [f"{'method':<{width}} | " + " | ".join(
-        f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))]
-    for method, row in zip(summary, rows, strict=True):
-        lines.append(f"{method:<{width}} | " + " | ".join(
-            f"{c:>{w}}" for c, w in zip(row, widths, strict=True)))
-    return "\n".join(line.rstrip() for line in lines)
+    return str(summary_table(summary, metrics=metrics, wall_time=wall_time))

@@ -28,7 +28,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PairedComparison", "compare_paired", "format_comparisons", "mean_sd"]
+from .tables import Align, Table
+
+__all__ = ["PairedComparison", "compare_paired", "comparisons_table", "format_comparisons",
+           "mean_sd"]
 
 
 def _as_scores(values: Any, name: str) -> np.ndarray:
@@ -220,8 +223,64 @@ def compare_paired(
     )
 
 
+def comparisons_table(
+    comparisons: Sequence[PairedComparison], /, *, title: str | None = None
+) -> Table:
+    """Several paired comparisons as a :class:`~softmax_bottleneck.tables.Table`.
+
+    One row per comparison: the mean paired difference, its sample sd, the sign count
+    ("ahead" in k of n seeds), the confidence interval and the verdict. In a notebook, a cell
+    that ends with this table shows it as an HTML table; ``print`` gives the aligned text of
+    :func:`format_comparisons`.
+
+    Parameters
+    ----------
+    comparisons : sequence of PairedComparison
+        From :func:`compare_paired` (all at the same confidence level).
+    title : str, optional
+        A caption above the table.
+
+    Returns
+    -------
+    softmax_bottleneck.tables.Table
+
+    Raises
+    ------
+    ValueError
+        If `comparisons` is empty or mixes confidence levels.
+    TypeError
+        If an element is not a PairedComparison.
+
+    Examples
+    --------
+    >>> c = compare_paired([0.9, 0.8, 0.85], [0.8, 0.7, 0.8], names=("A", "B"))
+    >>> t = comparisons_table([c], title="A against B")
+    >>> print(t)
+    A against B
+    comparison | mean diff. |    sd | ahead |           95% CI | verdict
+    A - B      |     +0.083 | 0.029 |   3/3 | [+0.012, +0.155] | A better
+    >>> t.column("verdict")
+    ['A better']
+    """
+    if len(comparisons) == 0:
+        raise ValueError("Expected at least one comparison")
+    for c in comparisons:
+        if not isinstance(c, PairedComparison):
+            raise TypeError(f"Expected PairedComparison objects, got {c!r}")
+    if len({c.confidence for c in comparisons}) > 1:
+        raise ValueError("Expected every comparison at the same confidence level")
+    level = f"{100 * comparisons[0].confidence:g}% CI"
+    heads = ["comparison", "mean diff.", "sd", "ahead", level, "verdict"]
+    rows = [[f"{c.names[0]} - {c.names[1]}", f"{c.mean:+.3f}", f"{c.sd:.3f}",
+             f"{c.wins}/{c.n}", f"[{c.low:+.3f}, {c.high:+.3f}]", c.verdict]
+            for c in comparisons]
+    align: dict[str, Align] = {"comparison": "left", "mean diff.": "right", "sd": "right",
+                               "ahead": "right", level: "right", "verdict": "left"}
+    return Table(heads, rows, title=title, align=align)
+
+
 def format_comparisons(comparisons: Sequence[PairedComparison], /) -> str:
-    """Several paired comparisons as an aligned text table.
+    """Several paired comparisons as an aligned text table (``str`` of :func:`comparisons_table`).
 
     Parameters
     ----------
@@ -243,18 +302,4 @@ def format_comparisons(comparisons: Sequence[PairedComparison], /) -> str:
     comparison | mean diff. |    sd | ahead |           95% CI | verdict
     A - B      |     +0.083 | 0.029 |   3/3 | [+0.012, +0.155] | A better
     """
-    if len(comparisons) == 0:
-        raise ValueError("Expected at least one comparison")
-    level = f"{100 * comparisons[0].confidence:g}% CI"
-    heads = ["comparison", "mean diff.", "sd", "ahead", level, "verdict"]
-    rows = [[f"{c.names[0]} - {c.names[1]}", f"{c.mean:+.3f}", f"{c.sd:.3f}",
-             f"{c.wins}/{c.n}", f"[{c.low:+.3f}, {c.high:+.3f}]", c.verdict]
-            for c in comparisons]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-
-    def line(cells: list[str]) -> str:
-        first = f"{cells[0]:<{widths[0]}}"
-        middle = [f"{c:>{w}}" for c, w in zip(cells[1:-1], widths[1:-1], strict=True)]
-        return " | ".join([first, *middle, cells[-1]]).rstrip()
-
-    return "\n".join([line(heads), *(line(r) for r in rows)])
+    return str(comparisons_table(comparisons))
