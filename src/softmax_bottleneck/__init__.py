@@ -14,6 +14,8 @@ Loaded on first use (``dir(sb)`` lists them): the submodules ``calibration``,
 dependency raises ``ModuleNotFoundError`` naming the pip extra to install.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import explore, plotting
 from ._validation import missing_extra
 from .softmax import (
@@ -81,7 +83,46 @@ _LAZY_FUNCTIONS = {
 }
 
 
-def __getattr__(name: str):
+# The type checker sees the lazy names with their real types (`x as x` marks a re-export).
+if TYPE_CHECKING:
+    from . import augment as augment
+    from . import bench as bench
+    from . import bench_cuda as bench_cuda
+    from . import calibration as calibration
+    from . import case_study as case_study
+    from . import data as data
+    from . import explore_imbalance as explore_imbalance
+    from . import kernels as kernels
+    from . import losses as losses
+    from . import metrics as metrics
+    from . import models as models
+    from . import resampling as resampling
+    from . import sparse as sparse
+    from . import stats as stats
+    from . import temperature_scaling as temperature_scaling
+    from . import train as train
+    from .calibration import expected_calibration_error as expected_calibration_error
+    from .calibration import reliability_curve as reliability_curve
+    from .kernels import chunked_cross_entropy as chunked_cross_entropy
+    from .kernels import softmax_cpu as softmax_cpu
+    from .losses import adjust_logits as adjust_logits
+    from .losses import class_balanced_weights as class_balanced_weights
+    from .losses import focal_loss as focal_loss
+    from .losses import ldam_loss as ldam_loss
+    from .losses import logit_adjusted_loss as logit_adjusted_loss
+    from .resampling import SMOTE as SMOTE
+    from .resampling import RandomOverSampler as RandomOverSampler
+    from .resampling import RandomUnderSampler as RandomUnderSampler
+    from .sparse import entmax15 as entmax15
+    from .sparse import entmax_bisect as entmax_bisect
+    from .sparse import sparsemax as sparsemax
+    from .stats import compare_paired as compare_paired
+    from .stats import mean_sd as mean_sd
+    from .temperature_scaling import fit_temperature as fit_temperature
+    from .temperature_scaling import temperature_nll as temperature_nll
+
+
+def __getattr__(name: str) -> Any:
     import importlib
 
     try:

@@ -9,20 +9,26 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ._typing import Array, FloatArray, SeedLike, TensorLike
+
+if TYPE_CHECKING:
+    import torch
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def is_torch_tensor(x: Any) -> bool:
+def is_torch_tensor(x: object) -> TypeIs[torch.Tensor]:
     """True if `x` is a torch.Tensor, without importing torch when it is not loaded."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def as_float_array(x: Any, name: str) -> Any:
+def as_float_array(x: TensorLike, name: str) -> Array:
     """Return `x` as a floating NumPy array or torch tensor.
 
     Floating dtypes are kept; integer and boolean input is promoted to float64 (the exact
@@ -48,7 +54,7 @@ def as_float_array(x: Any, name: str) -> Any:
     raise TypeError(f"Expected `{name}` to be an array of real numbers, got dtype {arr.dtype}")
 
 
-def as_float64_numpy(x: Any, name: str) -> tuple[np.ndarray, float]:
+def as_float64_numpy(x: TensorLike, name: str) -> tuple[FloatArray, float]:
     """Return `x` as a float64 NumPy array, and the machine epsilon of its own floating dtype.
 
     For the functions that compute in float64 on the CPU (calibration, temperature scaling):
@@ -56,28 +62,29 @@ def as_float64_numpy(x: Any, name: str) -> tuple[np.ndarray, float]:
     device, are detached and converted; integer and boolean input counts as exact (epsilon of
     float64). The epsilon lets a caller scale a tolerance to the precision the data came in.
     """
-    x = as_float_array(x, name)
-    if is_torch_tensor(x):
+    arr = as_float_array(x, name)
+    if is_torch_tensor(arr):
         import torch
 
-        eps = float(torch.finfo(x.dtype).eps)
-        return x.detach().to(device="cpu", dtype=torch.float64).numpy(), eps
-    return x.astype(np.float64, copy=False), float(np.finfo(x.dtype).eps)
+        eps = float(torch.finfo(arr.dtype).eps)
+        return arr.detach().to(device="cpu", dtype=torch.float64).numpy(), eps
+    return arr.astype(np.float64, copy=False), float(np.finfo(arr.dtype).eps)
 
 
-def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
+def check_axis(axis: object, ndim: int, name: str = "axis") -> int:
     """Return `axis` as a non-negative index into `ndim` dimensions, or raise."""
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"Expected `{name}` to be an integer, got {axis!r}")
+    axis = int(axis)
     if not -ndim <= axis < ndim:
         raise ValueError(
             f"Expected `{name}` to be an integer in [{-ndim}, {ndim - 1}] for a {ndim}-d input, "
             f"got {axis}"
         )
-    return int(axis) % ndim
+    return axis % ndim
 
 
-def check_class_axis(x: Any, axis: Any, name: str = "x") -> int:
+def check_class_axis(x: Array, axis: object, name: str = "x") -> int:
     """Check that `x` has a non-empty class axis `axis`; return the axis as a non-negative int.
 
     A 0-d input has no class axis, and an axis of length 0 holds no distribution, so both
@@ -97,34 +104,36 @@ def check_class_axis(x: Any, axis: Any, name: str = "x") -> int:
     return ax
 
 
-def check_positive_number(value: Any, name: str) -> float:
+def check_positive_number(value: object, name: str) -> float:
     """Return `value` as a float if it is a positive finite real number, or raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Expected `{name}` to be a positive finite number, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):  # math, not NumPy: torch.compile traces it
-        raise ValueError(f"Expected `{name}` to be a positive finite number, got {value!r}")
-    return value
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):  # math, not NumPy: torch.compile traces it
+        raise ValueError(f"Expected `{name}` to be a positive finite number, got {number!r}")
+    return number
 
 
-def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     """Return `value` if it is one of `choices`, or raise `ValueError`."""
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"Expected `{name}` to be one of {allowed}, got {value!r}")
     return value
 
 
-def check_rng(rng: Any) -> np.random.Generator:
+def check_rng(rng: SeedLike) -> np.random.Generator:
     """Turn an int seed, None or a Generator into a `np.random.Generator`, or raise."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):  # int, np.int64, ...
+        return np.random.default_rng(int(rng))
     raise TypeError(f"Expected `rng` to be an int, None or numpy.random.Generator, got {rng!r}")
 
 
-def check_ignore_index(ignore_index: Any) -> None:
+def check_ignore_index(ignore_index: object) -> None:
     """Raise unless `ignore_index` is None or an integer."""
     if ignore_index is not None and (
         isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral)
@@ -132,7 +141,7 @@ def check_ignore_index(ignore_index: Any) -> None:
         raise TypeError(f"Expected `ignore_index` to be an integer or None, got {ignore_index!r}")
 
 
-def check_label_smoothing(label_smoothing: Any) -> float:
+def check_label_smoothing(label_smoothing: object) -> float:
     """Return `label_smoothing` as a float in [0, 1], or raise."""
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
         raise TypeError(

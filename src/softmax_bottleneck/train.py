@@ -25,11 +25,15 @@ import numbers
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._typing import ArrayLike, FloatArray, IntArray, NDArray, SeedLike
 from ._validation import check_choice, check_positive_number, check_rng
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["LOSSES", "History", "evaluate", "fit", "one_thread", "predict_logits"]
 
@@ -63,35 +67,41 @@ class History:
     seconds: float = 0.0
 
 
-def _check_nonneg(value: Any, name: str, *, below_one: bool = False) -> float:
+def _check_nonneg(value: object, name: str, *, below_one: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Expected `{name}` to be a non-negative number, got {value!r}")
-    value = float(value)
-    upper_ok = value < 1 if below_one else np.isfinite(value)
-    if not (value >= 0 and upper_ok):
+    number = float(value)
+    upper_ok = number < 1 if below_one else np.isfinite(number)
+    if not (number >= 0 and upper_ok):
         what = "a number in [0, 1)" if below_one else "a non-negative finite number"
-        raise ValueError(f"Expected `{name}` to be {what}, got {value!r}")
-    return value
+        raise ValueError(f"Expected `{name}` to be {what}, got {number!r}")
+    return number
 
 
-def _check_count(value: Any, name: str) -> int:
+def _check_count(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"Expected `{name}` to be a positive integer, got {value!r}")
-    if value < 1:
+    if int(value) < 1:
         raise ValueError(f"Expected `{name}` to be a positive integer, got {value!r}")
     return int(value)
 
 
-def _check_data(X: Any, y: Any, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64)  # cast to the model dtype per batch
-    y = np.asarray(y)
-    if X.ndim < 2 or X.shape[0] == 0:
-        raise ValueError(f"Expected `X` of shape (n_samples, ...) with n >= 1, got {X.shape}")
-    if y.shape != (X.shape[0],) or y.dtype.kind not in "iu":
-        raise ValueError(f"Expected `y` to be {X.shape[0]} integer labels, got shape {y.shape}")
-    if n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
+def _check_data(
+    X: ArrayLike, y: ArrayLike, n_classes: int | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    X_arr = np.asarray(X, dtype=np.float64)  # cast to the model dtype per batch
+    y_arr = np.asarray(y)
+    if X_arr.ndim < 2 or X_arr.shape[0] == 0:
+        raise ValueError(
+            f"Expected `X` of shape (n_samples, ...) with n >= 1, got {X_arr.shape}"
+        )
+    if y_arr.shape != (X_arr.shape[0],) or y_arr.dtype.kind not in "iu":
+        raise ValueError(
+            f"Expected `y` to be {X_arr.shape[0]} integer labels, got shape {y_arr.shape}"
+        )
+    if n_classes is not None and (y_arr.min() < 0 or y_arr.max() >= n_classes):
         raise ValueError(f"Expected labels of `y` in [0, {n_classes - 1}]")
-    return X, y.astype(np.int64)
+    return X_arr, y_arr.astype(np.int64)
 
 
 @contextlib.contextmanager
@@ -122,7 +132,7 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _model_dtype(model: Any) -> Any:
+def _model_dtype(model: torch.nn.Module) -> torch.dtype:
     """The floating dtype of the model's first floating parameter (float32 if it has none)."""
     import torch
 
@@ -132,13 +142,13 @@ def _model_dtype(model: Any) -> Any:
     return torch.float32
 
 
-def _np_dtype(torch_dtype: Any) -> Any:
+def _np_dtype(torch_dtype: torch.dtype) -> type[np.float64] | type[np.float32]:
     import torch
 
     return np.float64 if torch_dtype == torch.float64 else np.float32
 
 
-def _n_outputs(model: Any, X: np.ndarray) -> int:
+def _n_outputs(model: torch.nn.Module, X: FloatArray) -> int:
     import torch
 
     with torch.no_grad():
@@ -146,7 +156,7 @@ def _n_outputs(model: Any, X: np.ndarray) -> int:
         return int(model(x).shape[-1])
 
 
-def predict_logits(model: Any, X: Any, /, *, batch_size: int = 1024) -> np.ndarray:
+def predict_logits(model: torch.nn.Module, X: ArrayLike, /, *, batch_size: int = 1024) -> FloatArray:
     """The model's logits for `X` as a NumPy array of the model's dtype, without gradients.
 
     Parameters
@@ -179,23 +189,31 @@ def predict_logits(model: Any, X: Any, /, *, batch_size: int = 1024) -> np.ndarr
     import torch
 
     dtype = _np_dtype(_model_dtype(model))
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if X.ndim < 2 or X.shape[0] == 0:
-        raise ValueError(f"Expected `X` of shape (n_samples, ...) with n >= 1, got {X.shape}")
+    X_arr = np.ascontiguousarray(X, dtype=dtype)
+    if X_arr.ndim < 2 or X_arr.shape[0] == 0:
+        raise ValueError(
+            f"Expected `X` of shape (n_samples, ...) with n >= 1, got {X_arr.shape}"
+        )
     batch_size = _check_count(batch_size, "batch_size")
     was_training = model.training
     model.eval()
     with torch.no_grad(), one_thread():
         out = [
-            model(torch.from_numpy(X[i : i + batch_size])).numpy()
-            for i in range(0, len(X), batch_size)
+            model(torch.from_numpy(X_arr[i : i + batch_size])).numpy()
+            for i in range(0, len(X_arr), batch_size)
         ]
     model.train(was_training)
     return np.concatenate(out).astype(dtype, copy=False)
 
 
 def evaluate(
-    model: Any, X: Any, y: Any, /, *, n_classes: int, minority: Any = None
+    model: torch.nn.Module,
+    X: ArrayLike,
+    y: ArrayLike,
+    /,
+    *,
+    n_classes: int,
+    minority: ArrayLike | None = None,
 ) -> dict[str, float]:
     """Accuracy, balanced accuracy, macro-F1 and minority recall of `model` on (X, y).
 
@@ -234,13 +252,15 @@ def evaluate(
     return summarize(np.asarray(y), pred, n_classes=n_classes, minority=minority)
 
 
-def _loss_fn(
-    name: str | Callable[..., Any], temperature: float, label_smoothing: float
-) -> Callable[..., Any]:
+LossFn = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
+
+
+def _loss_fn(name: str | LossFn, temperature: float, label_smoothing: float) -> LossFn:
     import torch
     import torch.nn.functional as F
 
-    def loss(logits: Any, target: Any) -> Any:  # target: (B,) int64 or (B, C) soft labels
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # target: (B,) int64 class indices or (B, C) soft labels
         z = logits / temperature
         if callable(name):  # a loss of the caller's (chapter 7's losses, for example)
             return name(z, target)
@@ -257,9 +277,9 @@ def _loss_fn(
 
 
 def fit(
-    model: Any,
-    X: Any,
-    y: Any,
+    model: torch.nn.Module,
+    X: ArrayLike,
+    y: ArrayLike,
     /,
     *,
     epochs: int = 30,
@@ -268,15 +288,15 @@ def fit(
     optimizer: str = "sgd",
     momentum: float = 0.9,
     weight_decay: float = 0.0,
-    loss: str | Callable[[Any, Any], Any] = "cross_entropy",
+    loss: str | LossFn = "cross_entropy",
     label_smoothing: float = 0.0,
     temperature: float = 1.0,
     sampling: str = "shuffle",
     mixup_alpha: float = 0.0,
-    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
-    X_val: Any = None,
-    y_val: Any = None,
-    rng: int | np.random.Generator | None = 0,
+    augment: Callable[[FloatArray, np.random.Generator], ArrayLike] | None = None,
+    X_val: ArrayLike | None = None,
+    y_val: ArrayLike | None = None,
+    rng: SeedLike = 0,
 ) -> History:
     """Train `model` in place by mini-batch gradient descent on (X, y).
 
@@ -354,11 +374,10 @@ def fit(
     (True, False)
     """
     opts = _check_options(locals())
-    X, y = _check_data(X, y)
-    n_classes = _n_outputs(model, X)
-    X, y = _check_data(X, y, n_classes)
-    if X_val is not None:
-        X_val, y_val = _check_data(X_val, y_val, n_classes)
+    X_arr, y_arr = _check_data(X, y)
+    n_classes = _n_outputs(model, X_arr)
+    X_arr, y_arr = _check_data(X_arr, y_arr, n_classes)
+    val = None if X_val is None or y_val is None else _check_data(X_val, y_val, n_classes)
     gen = check_rng(rng)
     dtype = _model_dtype(model)
 
@@ -370,9 +389,10 @@ def fit(
     model.train()
     with one_thread():
         for _ in range(opts["epochs"]):
-            losses, norms = [], []
-            for idx in _batches(y, n_classes, opts, gen):
-                xb, target = _batch(X, y, idx, gen, opts, n_classes, dtype)
+            losses: list[float] = []
+            norms: list[float] = []
+            for idx in _batches(y_arr, n_classes, opts, gen):
+                xb, target = _batch(X_arr, y_arr, idx, gen, opts, n_classes, dtype)
                 value = loss_fn(model(xb), target)
                 opt.zero_grad()
                 value.backward()
@@ -383,8 +403,8 @@ def fit(
                 opt.step()
             if not _end_epoch(history, losses, norms):
                 break
-            if X_val is not None:
-                _record_validation(history, model, X_val, y_val, n_classes)
+            if val is not None:
+                _record_validation(history, model, val[0], val[1], n_classes)
     history.seconds = time.perf_counter() - start
     return history
 
@@ -419,7 +439,9 @@ def _check_options(given: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
-def _make_optimizer(params: list[Any], opts: dict[str, Any]) -> Any:
+def _make_optimizer(
+    params: list[torch.nn.Parameter], opts: dict[str, Any]
+) -> torch.optim.Optimizer:
     import torch
 
     if opts["optimizer"] == "sgd":
@@ -429,8 +451,8 @@ def _make_optimizer(params: list[Any], opts: dict[str, Any]) -> Any:
 
 
 def _batches(
-    y: np.ndarray, n_classes: int, opts: dict[str, Any], gen: np.random.Generator
-) -> list[np.ndarray]:
+    y: IntArray, n_classes: int, opts: dict[str, Any], gen: np.random.Generator
+) -> list[IntArray]:
     """The row indices of one epoch's batches, drawn from `gen`."""
     n, batch_size = len(y), opts["batch_size"]
     n_batches = -(-n // batch_size)
@@ -443,9 +465,9 @@ def _batches(
 
 
 def _batch(
-    X: np.ndarray, y: np.ndarray, idx: np.ndarray, gen: np.random.Generator,
-    opts: dict[str, Any], n_classes: int, dtype: Any,
-) -> tuple[Any, Any]:
+    X: FloatArray, y: IntArray, idx: IntArray, gen: np.random.Generator,
+    opts: dict[str, Any], n_classes: int, dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One batch as tensors of the model's dtype: augmented, then mixed up, if asked."""
     import torch
 
@@ -463,8 +485,14 @@ def _batch(
     return torch.from_numpy(np.ascontiguousarray(xb, dtype=np_dtype)), target
 
 
-def _grad_norm(params: list[Any]) -> Any:
-    return sum((p.grad**2).sum() for p in params if p.grad is not None) ** 0.5
+def _grad_norm(params: list[torch.nn.Parameter]) -> torch.Tensor:
+    import torch
+
+    total = torch.zeros((), dtype=params[0].dtype) if params else torch.zeros(())
+    for p in params:
+        if p.grad is not None:
+            total = total + (p.grad**2).sum()
+    return total**0.5
 
 
 def _end_epoch(history: History, losses: list[float], norms: list[float]) -> bool:
@@ -478,7 +506,7 @@ def _end_epoch(history: History, losses: list[float], norms: list[float]) -> boo
 
 
 def _record_validation(
-    history: History, model: Any, X_val: np.ndarray, y_val: np.ndarray, n_classes: int
+    history: History, model: torch.nn.Module, X_val: FloatArray, y_val: IntArray, n_classes: int
 ) -> None:
     from .metrics import per_class_recall
 
