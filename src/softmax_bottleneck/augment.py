@@ -17,10 +17,11 @@ from an explicit ``rng``.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ._typing import ArrayLike, FloatArray, NDArray, SeedLike
 from ._validation import check_rng
 
 __all__ = [
@@ -39,14 +40,14 @@ __all__ = [
 
 
 def mixup(
-    X: Any,
-    y: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     /,
     *,
     n_classes: int,
     alpha: float = 0.2,
-    rng: int | np.random.Generator | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    rng: SeedLike = None,
+) -> tuple[FloatArray, NDArray[np.float64]]:
     r"""Mix every example with a randomly chosen partner from the same batch.
 
     With :math:`\lambda \sim \mathrm{Beta}(\alpha, \alpha)` (one draw per batch) and a random
@@ -134,7 +135,7 @@ def mixup(
 # --- images --------------------------------------------------------------------------------
 
 
-def _images(X: Any, side: Any) -> tuple[np.ndarray, int, tuple[int, ...]]:
+def _images(X: ArrayLike, side: object) -> tuple[FloatArray, int, tuple[int, ...]]:
     """Validate a batch of flat (or square) images; return it as (n, side, side) float."""
     if isinstance(side, bool) or not isinstance(side, numbers.Integral) or side < 1:
         raise TypeError(f"Expected `side` to be a positive integer, got {side!r}")
@@ -152,7 +153,7 @@ def _images(X: Any, side: Any) -> tuple[np.ndarray, int, tuple[int, ...]]:
     return X.reshape(-1, side, side), int(side), shape
 
 
-def _check_range(value: Any, name: str, *, low: float, high: float = np.inf) -> float:
+def _check_range(value: object, name: str, *, low: float, high: float = np.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Expected `{name}` to be a number, got {value!r}")
     value = float(value)
@@ -162,8 +163,8 @@ def _check_range(value: Any, name: str, *, low: float, high: float = np.inf) -> 
 
 
 def random_rotation(
-    X: Any, /, *, rng: Any = None, max_degrees: float = 15.0, side: int = 8
-) -> np.ndarray:
+    X: ArrayLike, /, *, rng: SeedLike = None, max_degrees: float = 15.0, side: int = 8
+) -> FloatArray:
     """Rotate every image by its own angle drawn uniformly from [-max_degrees, max_degrees].
 
     Bilinear interpolation about the image centre (``scipy.ndimage.rotate``); pixels that come
@@ -213,7 +214,9 @@ def random_rotation(
     return out.reshape(shape).astype(imgs.dtype, copy=False)
 
 
-def random_shift(X: Any, /, *, rng: Any = None, max_pixels: int = 1, side: int = 8) -> np.ndarray:
+def random_shift(
+    X: ArrayLike, /, *, rng: SeedLike = None, max_pixels: int = 1, side: int = 8
+) -> FloatArray:
     """Move every image by a whole number of pixels, up to `max_pixels` in each direction.
 
     Pixels shifted in from outside are 0; nothing wraps around.
@@ -260,7 +263,9 @@ def random_shift(X: Any, /, *, rng: Any = None, max_pixels: int = 1, side: int =
     return out.reshape(shape)
 
 
-def random_crop(X: Any, /, *, rng: Any = None, crop: int = 6, side: int = 8) -> np.ndarray:
+def random_crop(
+    X: ArrayLike, /, *, rng: SeedLike = None, crop: int = 6, side: int = 8
+) -> FloatArray:
     """Cut a random ``crop × crop`` window from every image and scale it back to ``side × side``.
 
     Parameters
@@ -314,7 +319,7 @@ def random_crop(X: Any, /, *, rng: Any = None, crop: int = 6, side: int = 8) -> 
     return out.reshape(shape).astype(imgs.dtype, copy=False)
 
 
-def gaussian_noise(X: Any, /, *, rng: Any = None, std: float = 0.1) -> np.ndarray:
+def gaussian_noise(X: ArrayLike, /, *, rng: SeedLike = None, std: float = 0.1) -> FloatArray:
     """Add independent Gaussian noise of standard deviation `std` and clip to [0, 1].
 
     Parameters
@@ -354,8 +359,8 @@ def gaussian_noise(X: Any, /, *, rng: Any = None, std: float = 0.1) -> np.ndarra
 
 
 def random_intensity(
-    X: Any, /, *, rng: Any = None, low: float = 0.7, high: float = 1.3
-) -> np.ndarray:
+    X: ArrayLike, /, *, rng: SeedLike = None, low: float = 0.7, high: float = 1.3
+) -> FloatArray:
     """Multiply every image (row) by its own factor from U[low, high] and clip to [0, 1].
 
     Parameters
@@ -397,7 +402,10 @@ def random_intensity(
     return np.clip(X * factors, 0.0, 1.0).astype(X.dtype, copy=False)
 
 
-_IMAGE_OPS = {
+ImageAugment = Callable[[FloatArray, np.random.Generator], FloatArray]
+
+# name -> op(X, rng, value, side); value is a float (rotation, noise, intensity) or an int.
+_IMAGE_OPS: dict[str, Callable[..., FloatArray]] = {
     "rotation": lambda X, g, v, side: random_rotation(X, rng=g, max_degrees=v, side=side),
     "shift": lambda X, g, v, side: random_shift(X, rng=g, max_pixels=v, side=side),
     "crop": lambda X, g, v, side: random_crop(X, rng=g, crop=v, side=side),
@@ -414,7 +422,7 @@ def image_augmenter(
     noise: float | None = None,
     intensity: float | None = None,
     side: int = 8,
-) -> Any:
+) -> ImageAugment:
     """Chain image augmentations into the ``augment(X_batch, rng)`` callable of ``train.fit``.
 
     Each given option switches one augmentation on, applied in the order rotation, shift,
@@ -454,7 +462,7 @@ def image_augmenter(
             "Expected at least one augmentation (rotation, shift, crop, noise, intensity)"
         )
 
-    def augment(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def augment(X: FloatArray, rng: np.random.Generator) -> FloatArray:
         for name, value in chosen:
             X = _IMAGE_OPS[name](X, rng, value, side)
         return X
@@ -465,13 +473,13 @@ def image_augmenter(
 # --- text ----------------------------------------------------------------------------------
 
 
-def _tokens(text: Any) -> list[str]:
+def _tokens(text: object) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"Expected `text` to be a str, got {type(text).__name__}")
     return text.split()
 
 
-def token_dropout(text: str, /, *, p: float = 0.1, rng: Any = None) -> str:
+def token_dropout(text: str, /, *, p: float = 0.1, rng: SeedLike = None) -> str:
     """Delete each whitespace token with probability `p` (keeping at least one token).
 
     Examples
@@ -492,7 +500,7 @@ def token_dropout(text: str, /, *, p: float = 0.1, rng: Any = None) -> str:
     return " ".join(t for t, k in zip(tokens, keep, strict=True) if k)
 
 
-def token_swap(text: str, /, *, n_swaps: int = 1, rng: Any = None) -> str:
+def token_swap(text: str, /, *, n_swaps: int = 1, rng: SeedLike = None) -> str:
     """Swap two randomly chosen tokens, `n_swaps` times (the multiset of tokens is kept).
 
     Examples
@@ -513,7 +521,7 @@ def token_swap(text: str, /, *, n_swaps: int = 1, rng: Any = None) -> str:
 
 
 def token_insertion(
-    text: str, /, *, vocabulary: Any, n_insertions: int = 1, rng: Any = None
+    text: str, /, *, vocabulary: Iterable[str], n_insertions: int = 1, rng: SeedLike = None
 ) -> str:
     """Insert `n_insertions` tokens drawn from `vocabulary` at random positions.
 
@@ -540,16 +548,16 @@ def token_insertion(
 
 
 def gaussian_mixture_samples(
-    X: Any,
-    y: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     /,
     *,
-    n_samples: Any,
+    n_samples: dict[int, int],
     n_components: int = 2,
     reg_covar: float = 1e-2,
     clip: tuple[float, float] | None = (0.0, 1.0),
-    rng: Any = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    rng: SeedLike = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     r"""Fit a diagonal Gaussian mixture to each class and sample new examples from it.
 
     For class :math:`c`, ``sklearn.mixture.GaussianMixture`` with

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._typing import ArrayLike, IntArray, NDArray, SeedLike
 from ._validation import check_choice, check_positive_number, check_rng
 
 __all__ = [
@@ -47,11 +48,11 @@ class Dataset:
         A readable name for each label.
     """
 
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    class_counts: np.ndarray
+    X_train: NDArray[Any]  # float32 images, or str objects for the text corpus
+    y_train: IntArray
+    X_test: NDArray[Any]
+    y_test: IntArray
+    class_counts: IntArray
     class_names: tuple[str, ...]
 
     @property
@@ -60,22 +61,22 @@ class Dataset:
         return len(self.class_names)
 
 
-def _check_int(value: Any, name: str, *, minimum: int) -> int:
+def _check_int(value: object, name: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"Expected `{name}` to be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
+    if int(value) < minimum:
         raise ValueError(f"Expected `{name}` to be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
-def _check_ratio(imbalance_ratio: Any) -> float:
+def _check_ratio(imbalance_ratio: object) -> float:
     rho = check_positive_number(imbalance_ratio, "imbalance_ratio")
     if rho < 1:
         raise ValueError(f"Expected `imbalance_ratio` to be a number >= 1, got {imbalance_ratio!r}")
     return rho
 
 
-def class_counts(y: Any, /, *, n_classes: int | None = None) -> np.ndarray:
+def class_counts(y: ArrayLike, /, *, n_classes: int | None = None) -> IntArray:
     """Count the examples of each class.
 
     Parameters
@@ -100,24 +101,24 @@ def class_counts(y: Any, /, *, n_classes: int | None = None) -> np.ndarray:
     >>> class_counts([0, 2, 2, 1, 2], n_classes=4)
     array([1, 1, 3, 0])
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"Expected `y` to be 1-d, got shape {y.shape}")
-    if y.size and (y.dtype.kind not in "iu" or y.min() < 0):
+    labels = np.asarray(y)
+    if labels.ndim != 1:
+        raise ValueError(f"Expected `y` to be 1-d, got shape {labels.shape}")
+    if labels.size and (labels.dtype.kind not in "iu" or labels.min() < 0):
         raise ValueError("Expected `y` to hold non-negative integer labels")
     minlength = 0
     if n_classes is not None:
         minlength = _check_int(n_classes, "n_classes", minimum=1)
-        if y.size and y.max() >= minlength:
+        if labels.size and labels.max() >= minlength:
             raise ValueError(
-                f"Expected labels of `y` below `n_classes`={minlength}, got {int(y.max())}"
+                f"Expected labels of `y` below `n_classes`={minlength}, got {int(labels.max())}"
             )
-    return np.bincount(y.astype(np.int64), minlength=minlength)
+    return np.bincount(labels.astype(np.int64), minlength=minlength)
 
 
 def long_tailed_counts(
     n_max: int, n_classes: int, /, *, imbalance_ratio: float, profile: str = "exp"
-) -> np.ndarray:
+) -> IntArray:
     r"""Per-class sizes of a long-tailed training set, largest class first.
 
     With ``n_max`` examples in class 0 and imbalance ratio :math:`\rho = n_{\max} / n_{\min}`:
@@ -182,7 +183,7 @@ def load_long_tailed_digits(
     profile: str = "exp",
     n_max: int = 130,
     n_test_per_class: int = 40,
-    rng: int | np.random.Generator | None = 0,
+    rng: SeedLike = 0,
 ) -> Dataset:
     """The 8×8 digits of scikit-learn with a long-tailed training set and a balanced test set.
 
@@ -295,7 +296,7 @@ def load_text_categories(
     min_count: int = 10,
     deduplicate: bool = True,
     test_size: float = 0.25,
-    rng: int | np.random.Generator | None = 0,
+    rng: SeedLike = 0,
 ) -> Dataset:
     """Utterances of the English ``chatterbot-corpus`` labelled by their topic file.
 
