@@ -8,10 +8,13 @@ state is left exactly as it was.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .._validation import check_choice
 from .digits import MLP, SmallCNN, SoftmaxRegression
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["DTYPES", "MLP", "MODELS", "SmallCNN", "SoftmaxRegression", "build_model"]
 
@@ -29,8 +32,8 @@ def build_model(
     n_classes: int,
     rng: int = 0,
     dtype: str = "float64",
-    **options: Any,
-) -> Any:
+    **options: int,
+) -> nn.Module:
     """Create one of the book's small models with reproducible initial weights.
 
     Parameters

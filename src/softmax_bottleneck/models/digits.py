@@ -6,6 +6,8 @@ so that it is applied exactly once. Book: chapters 2-5.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -67,7 +69,8 @@ class MLP(nn.Module):
         )
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X.flatten(1).to(self.net[0].weight.dtype))  # (B, C)
+        first = cast(nn.Linear, self.net[0])
+        return self.net(X.flatten(1).to(first.weight.dtype))  # (B, C)
 
 
 class SmallCNN(nn.Module):

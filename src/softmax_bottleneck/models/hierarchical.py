@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from .._typing import ArrayLike
 from .adaptive import AdaptiveOutput, _check_int, _check_target
 
 __all__ = ["HierarchicalSoftmax", "frequency_cutoffs"]
 
 
-def frequency_cutoffs(class_counts: Any, /, n_clusters: int) -> list[int]:
+def frequency_cutoffs(class_counts: ArrayLike, /, n_clusters: int) -> list[int]:
     """Cluster boundaries that give each cluster about the same share of the tokens.
 
     Word ``k`` (ids sorted by decreasing frequency) goes to cluster
@@ -156,6 +156,8 @@ class HierarchicalSoftmax(nn.Module):
     ([10, 90, 300, 600], 1504)
     """
 
+    cluster_of: torch.Tensor  # a buffer (registered in __init__), typed for the checker
+
     def __init__(
         self, in_features: int, n_classes: int, cutoffs: Sequence[int], *, bias: bool = True
     ) -> None:
@@ -194,7 +196,7 @@ class HierarchicalSoftmax(nn.Module):
         """The number of words in each cluster, ``|c|`` for ``c = 0 .. K - 1``."""
         return [hi - lo for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
 
-    def _check_input(self, h: Any) -> torch.Tensor:
+    def _check_input(self, h: object) -> torch.Tensor:
         if not isinstance(h, torch.Tensor) or not h.is_floating_point():
             raise TypeError(f"Expected `h` to be a floating tensor, got {type(h).__name__}")
         if h.ndim != 2 or h.shape[1] != self.in_features:
@@ -260,7 +262,7 @@ class HierarchicalSoftmax(nn.Module):
         ]
         return torch.cat(parts, dim=-1)  # (B, V)
 
-    def multiply_adds_per_token(self, class_counts: Any) -> float:
+    def multiply_adds_per_token(self, class_counts: ArrayLike) -> float:
         """Expected multiply-adds of :meth:`forward` per token, for these target frequencies.
 
         Parameters
