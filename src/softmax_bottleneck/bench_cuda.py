@@ -51,7 +51,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "ISSUE_COLS",
@@ -259,7 +263,7 @@ def _rows_for(n_cols: int, target_bytes: int, itemsize: int) -> int:
 
 
 def _time_alternated(
-    candidates: dict[str, Callable[[], Any]], repeats: int, warmup: int, device: str
+    candidates: dict[str, Callable[[], object]], repeats: int, warmup: int, device: str
 ) -> dict[str, tuple[float, float]]:
     """Median and minimum seconds of each candidate, alternated `repeats` times.
 
@@ -275,7 +279,9 @@ def _time_alternated(
     if device == "cuda":
         torch.cuda.synchronize()
         flush = torch.empty(FLUSH_BYTES, dtype=torch.int8, device="cuda")
-        events: dict[str, list[Any]] = {name: [] for name in candidates}
+        events: dict[str, list[tuple[torch.cuda.Event, torch.cuda.Event]]] = {
+            name: [] for name in candidates
+        }
         for _ in range(repeats):
             for name, fn in candidates.items():
                 flush.zero_()
@@ -298,7 +304,9 @@ def _time_alternated(
     return {name: (statistics.median(ts), min(ts)) for name, ts in times.items()}
 
 
-def _errors(x: Any, y: Any, dy: Any, dx: Any, n_check: int = 8) -> tuple[float, float]:
+def _errors(
+    x: torch.Tensor, y: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, n_check: int = 8
+) -> tuple[float, float]:
     """Forward and backward errors on the first rows against a float64 softmax."""
     import torch
 
@@ -313,7 +321,7 @@ def _errors(x: Any, y: Any, dy: Any, dx: Any, n_check: int = 8) -> tuple[float, 
 
 
 def _bench_one(
-    ts: Any, n_cols: int, dtype_name: str, target_bytes: int, repeats: int, warmup: int,
+    ts: ModuleType, n_cols: int, dtype_name: str, target_bytes: int, repeats: int, warmup: int,
     device: str,
 ) -> list[dict[str, Any]]:
     import torch
@@ -383,7 +391,7 @@ def _bench_memory(
     w.requires_grad_(True)
     y = torch.randint(0, vocab, (n_tokens,), generator=g, device=device)
 
-    def one(kind: str) -> tuple[float, int | None, float, Any]:
+    def one(kind: str) -> tuple[float, int | None, float, torch.Tensor]:
         h.grad = w.grad = None
         if device == "cuda":
             torch.cuda.synchronize()
@@ -574,7 +582,7 @@ def _versions() -> dict[str, str | None]:
 # The run.
 
 
-def _triton_module(device: str) -> Any:
+def _triton_module(device: str) -> ModuleType:
     import importlib
 
     ts = importlib.import_module("softmax_bottleneck.kernels.triton_softmax")
@@ -588,7 +596,7 @@ def _triton_module(device: str) -> Any:
     return ts
 
 
-def _check_positive_int(value: Any, name: str) -> int:
+def _check_positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"Expected `{name}` to be a positive int, got {value!r}")
     if value <= 0:
@@ -767,7 +775,8 @@ def run(
             dt, n = arg
             result["rows"] += _bench_one(ts, n, dt, target_bytes, repeats, warmup, device)
         else:
-            result["memory"] = _bench_memory(*arg, memory_dtype, device)
+            n_tokens, vocab, dim, chunk = arg
+            result["memory"] = _bench_memory(n_tokens, vocab, dim, chunk, memory_dtype, device)
         if device == "cuda":
             torch.cuda.empty_cache()  # the last case's tensors are gone: give their memory back
         report()
@@ -780,7 +789,7 @@ def run(
 # Validation.
 
 
-def _is_number(v: Any) -> bool:
+def _is_number(v: object) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
