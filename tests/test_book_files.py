@@ -69,3 +69,13 @@ def test_no_work_is_listed_twice() -> None:
         title = re.sub(r"[^a-z0-9]", "", match.group(1).lower())
         assert title not in titles, f"{key} and {titles[title]} are the same work"
         titles[title] = key
+
+
+def test_every_reference_has_a_doi_or_url() -> None:
+    # The website and the PDF link every reference to the paper itself (issue 12): an entry
+    # without a DOI or URL would print as a dead citation.
+    bare = [
+        key for key, body in _bib_entries().items()
+        if not re.search(r"^\s*(doi|url)\s*=\s*\{\S", body, re.M)
+    ]
+    assert not bare, f"references without a DOI or URL: {bare}"
