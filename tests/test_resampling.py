@@ -136,3 +136,42 @@ def test_smote_errors():
     X_bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="X"):
         SMOTE(k_neighbors=1).fit_resample(X_bad, y)
+
+
+@pytest.mark.parametrize("cls", [RandomOverSampler, RandomUnderSampler, SMOTE])
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_sparse_X_refused_by_name(cls, fmt):
+    """imbalanced-learn keeps sparse X sparse; these samplers refuse it, naming `X` (before,
+    np.asarray made a 0-d object array and the message reported shape ())."""
+    import scipy.sparse
+
+    X = scipy.sparse.random(20, 4, density=0.5, format=fmt, random_state=0)
+    y = np.array([0] * 14 + [1] * 6)
+    with pytest.raises(TypeError, match=r"Expected `X` to be a dense array.*toarray"):
+        cls(random_state=0).fit_resample(X, y)
+    # the dense copy works
+    X_res, y_res = cls(random_state=0).fit_resample(X.toarray(), y)
+    assert X_res.shape[0] == y_res.shape[0]
+
+
+@pytest.mark.parametrize("cls", [RandomOverSampler, RandomUnderSampler, SMOTE])
+def test_sparse_torch_X_refused(cls):
+    torch = pytest.importorskip("torch")
+    X = torch.eye(20, 4).to_sparse()
+    with pytest.raises(TypeError, match="`X`"):
+        cls().fit_resample(X, np.array([0] * 14 + [1] * 6))
+
+
+@pytest.mark.parametrize("cls", [RandomOverSampler, RandomUnderSampler, SMOTE])
+def test_two_d_y_refused_with_the_conversion(cls):
+    X = np.arange(40.0).reshape(20, 2)
+    y = np.array([0] * 14 + [1] * 6)
+    with pytest.raises(ValueError, match=r"`y`.*shape \(20, 1\).*y\.ravel\(\)"):
+        cls().fit_resample(X, y[:, None])
+    onehot = np.eye(2, dtype=int)[y]
+    with pytest.raises(ValueError, match=r"`y`.*shape \(20, 2\).*argmax"):
+        cls().fit_resample(X, onehot)
+    # the suggested conversions give the 1-d result
+    _, y_a = cls(random_state=0).fit_resample(X, y[:, None].ravel())
+    _, y_b = cls(random_state=0).fit_resample(X, onehot.argmax(axis=1))
+    np.testing.assert_array_equal(y_a, y_b)

@@ -16,13 +16,17 @@ Written by hand because the book teaches it; the tests compare it with torchmetr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_float64_numpy, is_torch_tensor
 
 __all__ = ["ReliabilityCurve", "expected_calibration_error", "reliability_curve"]
+
+Norm = Literal["l1", "l2", "max"]
+_NORMS = ("l1", "l2", "max")
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,10 @@ class ReliabilityCurve:
         Number of predictions in each bin.
     """
 
-    bin_edges: np.ndarray
-    confidence: np.ndarray
-    accuracy: np.ndarray
-    counts: np.ndarray
+    bin_edges: NDArray[np.float64]
+    confidence: NDArray[np.float64]
+    accuracy: NDArray[np.float64]
+    counts: NDArray[np.intp]
 
 
 def _check(probs: Any, target: Any, n_bins: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +97,9 @@ def _bin_edges(n_bins: int) -> np.ndarray:
     return np.arange(n_bins + 1, dtype=np.float64) / n_bins
 
 
-def _binned(probs: np.ndarray, target: np.ndarray, n_bins: int):
+def _binned(
+    probs: np.ndarray, target: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     confidence = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == target).astype(np.float64)
     edges = _bin_edges(n_bins)
@@ -105,7 +111,9 @@ def _binned(probs: np.ndarray, target: np.ndarray, n_bins: int):
     return edges, counts, conf_sum, acc_sum
 
 
-def reliability_curve(probs: Any, target: Any, /, *, n_bins: int = 15) -> ReliabilityCurve:
+def reliability_curve(
+    probs: ArrayLike, target: ArrayLike, /, *, n_bins: int = 15
+) -> ReliabilityCurve:
     """Mean confidence and accuracy per confidence bin: the data of a reliability diagram.
 
     Parameters
@@ -156,13 +164,19 @@ def reliability_curve(probs: Any, target: Any, /, *, n_bins: int = 15) -> Reliab
         )
 
 
-def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) -> float:
+def expected_calibration_error(
+    probs: ArrayLike, target: ArrayLike, /, *, n_bins: int = 15, norm: Norm = "l1"
+) -> float:
     r"""Expected calibration error (ECE) of top-1 predictions, with equal-width bins.
 
     .. math::
 
         \mathrm{ECE} = \sum_m \frac{|B_m|}{n} \bigl|\operatorname{acc}(B_m)
             - \operatorname{conf}(B_m)\bigr|
+
+    ``norm="max"`` gives instead the maximum calibration error (MCE), the largest gap over the
+    non-empty bins, and ``norm="l2"`` the root of the weighted mean squared gap, as
+    ``torchmetrics`` does.
 
     Parameters
     ----------
@@ -173,6 +187,9 @@ def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) 
         True labels.
     n_bins : int, default 15
         Number of equal-width bins on [0, 1] (15 as in Guo et al., 2017).
+    norm : {"l1", "l2", "max"}, default "l1"
+        How the per-bin gaps are combined: weighted mean ("l1", the ECE), root weighted mean
+        square ("l2") or maximum over non-empty bins ("max", the MCE).
 
     Returns
     -------
@@ -182,16 +199,22 @@ def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) 
     Raises
     ------
     TypeError, ValueError
-        As :func:`reliability_curve`.
+        As :func:`reliability_curve`; ValueError also for an unknown `norm`.
 
     Notes
     -----
     Bins are closed on the left with edges ``k / n_bins``, so a confidence that is a round
     fraction (0.6 with 10 bins) falls in the bin it starts. Matches
     ``torchmetrics.classification.MulticlassCalibrationError(norm="l1")`` (tested), except
-    where torchmetrics' ``linspace`` edges, in float32, round above such a fraction (21/25 with 25 bins) and
-    for a confidence of exactly 1, which torchmetrics counts in an extra bin. The ECE of a finite sample is biased upwards and
-    depends on `n_bins`; compare models with the same bins and test set. Book: chapters 2 and 7.
+    where torchmetrics' ``linspace`` edges, in float32, round above such a fraction (21/25 with
+    25 bins) and for a confidence of exactly 1, which torchmetrics counts in an extra bin of
+    its own. Deliberate differences from torchmetrics (tests/test_parity_torchmetrics.py):
+    logits are refused rather than passed through a softmax when they leave [0, 1] (a silent
+    guess would hide a missing softmax on probabilities that happen to lie in [0, 1]), and
+    there is no ``ignore_index`` (drop those rows first). The binary calibration error of
+    torchmetrics (confidence = probability of class 1, not the top-1 probability) is another
+    quantity and is not provided. The ECE of a finite sample is biased upwards and depends on
+    `n_bins`; compare models with the same bins and test set. Book: chapters 2 and 7.
 
     References
     ----------
@@ -205,6 +228,17 @@ def expected_calibration_error(probs: Any, target: Any, /, *, n_bins: int = 15) 
     >>> round(expected_calibration_error(probs, [0, 0, 0, 1]), 6)
     0.15
     """
+    if norm not in _NORMS:
+        raise ValueError(
+            f"Expected `norm` to be one of {', '.join(map(repr, _NORMS))}, got {norm!r}"
+        )
     probs, target = _check(probs, target, n_bins)
     _, counts, conf_sum, acc_sum = _binned(probs, target, int(n_bins))
-    return float(np.abs(acc_sum - conf_sum).sum() / counts.sum())
+    n = counts.sum()
+    if norm == "l1":
+        return float(np.abs(acc_sum - conf_sum).sum() / n)
+    full = counts > 0
+    gap = np.abs(acc_sum[full] - conf_sum[full]) / counts[full]  # |acc - conf| per bin
+    if norm == "max":
+        return float(gap.max())
+    return float(np.sqrt(np.sum(counts[full] / n * gap**2)))

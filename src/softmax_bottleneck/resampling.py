@@ -9,7 +9,14 @@ in attributes ending in ``_``. The default strategy is imbalanced-learn's ``"aut
 * under-sampling (:class:`RandomUnderSampler`) shrinks every class to the size of the smallest.
 
 For production use imbalanced-learn itself; the tests check that these agree with it on class
-counts and on the properties that define each method.
+counts and on the properties that define each method (tests/test_parity_imblearn.py).
+
+Deliberate differences from imbalanced-learn: the rows are drawn from a NumPy ``Generator``
+(a ``RandomState`` seeds one), so they differ from imbalanced-learn's while the counts agree;
+the output is always an ndarray (imbalanced-learn returns the input's container); sparse `X`
+is refused with a TypeError rather than kept sparse, and `y` must be one label per row: a
+column vector or a one-hot matrix is refused with a ValueError that names the conversion
+(imbalanced-learn accepts both). Dense rows and 1-d labels are what chapter 3 teaches with.
 """
 
 from __future__ import annotations
@@ -17,19 +24,47 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import check_rng, missing_extra
 
 __all__ = ["SMOTE", "RandomOverSampler", "RandomUnderSampler"]
 
 
+def _is_sparse(a: Any) -> bool:
+    """A scipy.sparse matrix or array, or a sparse torch tensor (without importing either)."""
+    if type(a).__module__.startswith("scipy.sparse"):
+        return True
+    layout = getattr(a, "layout", None)
+    return layout is not None and "strided" not in str(layout)
+
+
 def _check_X_y(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    # Sparse X is refused rather than densified: imbalanced-learn keeps it sparse (CSR in, CSR
+    # out), and silently returning a dense copy could exhaust memory. np.asarray would also
+    # turn a sparse matrix into a 0-d object array and report a misleading shape ().
+    if _is_sparse(X):
+        raise TypeError(
+            f"Expected `X` to be a dense array, got the sparse {type(X).__name__}; these "
+            "samplers work on dense rows (convert with X.toarray(), or use imbalanced-learn, "
+            "which keeps sparse input sparse)"
+        )
+    if _is_sparse(y):
+        raise TypeError(f"Expected `y` to be a dense 1-d array of labels, got {type(y).__name__}")
     # pandas DataFrames and Series (and anything with ``to_numpy``) are read as arrays; the
     # result is always an ndarray.
     X = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X)
     y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"Expected `X` of shape (n_samples, n_features), got shape {X.shape}")
+    if y.ndim == 2:
+        # imbalanced-learn reads a column (n, 1) as labels (with a warning) and a one-hot
+        # (n, k) matrix as one-vs-all labels; here y is one label per row, said explicitly.
+        fix = "y.ravel()" if y.shape[1] == 1 else "y.argmax(axis=1) for one-hot labels"
+        raise ValueError(
+            f"Expected `y` to be 1-d with {X.shape[0]} labels, got a 2-d array of shape "
+            f"{y.shape} (pass {fix})"
+        )
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise ValueError(f"Expected `y` to be 1-d with {X.shape[0]} labels, got shape {y.shape}")
     if y.dtype.kind not in "biuU" and y.dtype != object:
@@ -128,23 +163,25 @@ class _BaseSampler:
     def __init__(
         self,
         *,
-        sampling_strategy: Any = "auto",
+        sampling_strategy: float | str | dict[Any, int] = "auto",
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
     ) -> None:
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
 
-    def fit_resample(self, X: Any, y: Any, /) -> tuple[np.ndarray, np.ndarray]:
+    def fit_resample(self, X: ArrayLike, y: ArrayLike, /) -> tuple[np.ndarray, np.ndarray]:
         """Resample `X` and `y`; return ``(X_res, y_res)`` as NumPy arrays.
 
         Raises
         ------
         ValueError
-            If `X` is not 2-d and non-empty, `y` does not hold one label per row, or
+            If `X` is not 2-d and non-empty, `y` does not hold one label per row (a column
+            vector or a one-hot matrix is refused, with the conversion to use), or
             `sampling_strategy` does not fit the classes.
         TypeError
-            If `random_state` is not an int, None, a numpy Generator or RandomState, or
-            `sampling_strategy` is not a float, dict or string.
+            If `X` or `y` is sparse (scipy.sparse or a sparse torch tensor), `random_state` is
+            not an int, None, a numpy Generator or RandomState, or `sampling_strategy` is not
+            a float, dict or string.
         """
         X, y = _check_X_y(X, y)
         state = self.random_state
@@ -319,7 +356,7 @@ class SMOTE(_BaseSampler):
     def __init__(
         self,
         *,
-        sampling_strategy: Any = "auto",
+        sampling_strategy: float | str | dict[Any, int] = "auto",
         k_neighbors: int = 5,
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
     ) -> None:
