@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import softmax_bottleneck as sb
 from softmax_bottleneck.losses import (
     adjust_logits,
+    balanced_softmax_loss,
     class_balanced_weights,
     focal_loss,
     ldam_loss,
@@ -362,3 +363,78 @@ def test_ldam_errors():
         ldam_loss(z, [0, 3], [1, 2, 3])
     with pytest.raises(ValueError, match="`reduction`"):
         ldam_loss(z, y, [1, 2, 3], reduction="avg")
+
+
+# --- Balanced Softmax (Ren et al. 2020) ----------------------------------------------------------
+
+
+def _balanced_softmax_reference(logits, target, counts):
+    """The authors' balanced_softmax_loss (github.com/jiawei-ren/BalancedMetaSoftmax-
+    Classification): ``F.cross_entropy(logits + spc.log(), labels)``, spc = samples per class."""
+    spc = torch.as_tensor(counts, dtype=logits.dtype)
+    return F.cross_entropy(logits + spc.log().unsqueeze(0).expand(logits.shape[0], -1), target)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("use_weight", [False, True])
+def test_balanced_softmax_is_logit_adjusted_loss_with_tau_one(reduction, eps, use_weight):
+    z, y, w = _data(n=13, k=5, seed=9)
+    w = w if use_weight else None
+    counts = [400, 90, 30, 7, 2]
+    for zz, yy, ww in ((z, y, w), (z.numpy(), y.numpy(), None if w is None else w.numpy())):
+        got = balanced_softmax_loss(zz, yy, counts, weight=ww, label_smoothing=eps,
+                                    reduction=reduction)
+        ref = logit_adjusted_loss(zz, yy, counts, tau=1.0, weight=ww, label_smoothing=eps,
+                                  reduction=reduction)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(ref))   # bit for bit
+
+
+def test_balanced_softmax_matches_the_authors_code_and_its_formula():
+    z, y, _ = _data(n=20, k=4, seed=10)
+    z.requires_grad_(True)
+    counts = [500, 60, 9, 1]
+    ours = balanced_softmax_loss(z, y, counts)
+    torch.testing.assert_close(ours, _balanced_softmax_reference(z, y, counts))
+    # -log(n_y e^{z_y} / sum_k n_k e^{z_k}), written out with probabilities
+    n = torch.tensor(counts, dtype=torch.float64)
+    e = n * torch.exp(z.detach())
+    explicit = -torch.log(e.gather(1, y[:, None])[:, 0] / e.sum(1)).mean()
+    torch.testing.assert_close(ours.detach(), explicit)
+    # gradient: softmax(z + log n) - onehot, averaged over the batch
+    (grad,) = torch.autograd.grad(ours, z)
+    expected = (torch.softmax(z.detach() + n.log(), -1) - F.one_hot(y, 4).double()) / 20
+    torch.testing.assert_close(grad, expected)
+
+
+@given(logit_rows, st.floats(0.01, 1e6), st.data())
+def test_balanced_softmax_ignores_the_scale_of_the_counts(row, scale, data):
+    k = len(row)
+    y = data.draw(st.integers(0, k - 1))
+    counts = np.arange(1, k + 1, dtype=float) ** 2
+    z = np.array([row])
+    np.testing.assert_allclose(balanced_softmax_loss(z, [y], counts),
+                               balanced_softmax_loss(z, [y], counts * scale), rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_balanced_softmax_uniform_counts_is_cross_entropy_and_dtype():
+    z, y, _ = _data(n=6, k=3, seed=11, dtype=torch.float32)
+    out = balanced_softmax_loss(z, y, [7, 7, 7])
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, F.cross_entropy(z, y))
+    torch.testing.assert_close(balanced_softmax_loss(z.T, y, [7, 7, 7], axis=0), out)
+
+
+def test_balanced_softmax_errors():
+    z, y = np.zeros((2, 3)), [0, 1]
+    with pytest.raises(ValueError, match="`class_counts`"):
+        balanced_softmax_loss(z, y, [1, 2])
+    with pytest.raises(ValueError, match="`class_counts`"):
+        balanced_softmax_loss(z, y, [1, 0, 2])
+    with pytest.raises(ValueError, match="`target`"):
+        balanced_softmax_loss(z, [0, 3], [1, 2, 3])
+    with pytest.raises(ValueError, match="`reduction`"):
+        balanced_softmax_loss(z, y, [1, 2, 3], reduction="avg")
+    with pytest.raises(ValueError, match="`logits`"):
+        balanced_softmax_loss(np.zeros((2, 0)), y, [1, 2, 3])

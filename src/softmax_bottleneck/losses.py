@@ -11,6 +11,8 @@ knob is turned off:
 * :func:`logit_adjusted_loss` adds ``tau * log(prior)`` to the logits inside the loss
   (``tau=0``: cross-entropy), and :func:`adjust_logits` subtracts it after training instead:
   the two forms of logit adjustment of Menon et al. (2021).
+* :func:`balanced_softmax_loss` is the Balanced Softmax of Ren et al. (2020): cross-entropy of
+  ``logits + log(class_counts)``, which is exactly :func:`logit_adjusted_loss` with ``tau=1``.
 * :func:`ldam_loss` asks the true class to win by a margin that grows as the class gets rarer
   (``max_margin=0``: cross-entropy; Cao et al. 2019).
 
@@ -28,11 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from ._typing import Array, FloatArray, TensorLike
 from ._validation import REDUCTIONS, as_float_array, check_choice, check_class_axis, is_torch_tensor
 from .softmax import _as_target, _cast_back, _compute_dtype, _is_integer, _log_softmax, _size, _xp
 
 __all__ = [
     "adjust_logits",
+    "balanced_softmax_loss",
     "class_balanced_weights",
     "focal_loss",
     "ldam_loss",
@@ -182,16 +186,16 @@ def _finish(out: Any, z: Any, dtype: Any) -> Any:
 
 
 def focal_loss(
-    logits: Any,
-    target: Any,
+    logits: TensorLike,
+    target: TensorLike,
     /,
     *,
     gamma: float = 2.0,
-    weight: Any = None,
+    weight: TensorLike | None = None,
     label_smoothing: float = 0.0,
     axis: int = -1,
     reduction: str = "mean",
-) -> Any:
+) -> Array:
     r"""Focal loss: cross-entropy that down-weights the examples the model already gets right.
 
     .. math::
@@ -278,7 +282,7 @@ def focal_loss(
     return _finish(_loss(z, t, w, g, eps, reduction), z, dtype)
 
 
-def class_balanced_weights(class_counts: Any, /, *, beta: float = 0.999) -> np.ndarray:
+def class_balanced_weights(class_counts: TensorLike, /, *, beta: float = 0.999) -> FloatArray:
     r"""Per-class weights from the *effective number* of samples of each class.
 
     .. math::
@@ -349,17 +353,17 @@ def _log_prior(class_prior: Any, n_classes: int) -> np.ndarray:
 
 
 def logit_adjusted_loss(
-    logits: Any,
-    target: Any,
-    class_prior: Any,
+    logits: TensorLike,
+    target: TensorLike,
+    class_prior: TensorLike,
     /,
     *,
     tau: float = 1.0,
-    weight: Any = None,
+    weight: TensorLike | None = None,
     label_smoothing: float = 0.0,
     axis: int = -1,
     reduction: str = "mean",
-) -> Any:
+) -> Array:
     r"""Logit-adjusted cross-entropy: cross-entropy of ``logits + tau * log(prior)``.
 
     .. math::
@@ -436,7 +440,94 @@ def logit_adjusted_loss(
     return _finish(_loss(z, t, w, 0.0, eps, reduction), z, dtype)
 
 
-def adjust_logits(logits: Any, class_prior: Any, /, *, tau: float = 1.0, axis: int = -1) -> Any:
+def balanced_softmax_loss(
+    logits: TensorLike,
+    target: TensorLike,
+    class_counts: TensorLike,
+    /,
+    *,
+    weight: TensorLike | None = None,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+    reduction: str = "mean",
+) -> Array:
+    r"""Balanced Softmax loss: cross-entropy of the softmax re-weighted by the class counts.
+
+    .. math::
+
+        \ell(z, y) = -\log \frac{n_y\, e^{z_y}}{\sum_k n_k\, e^{z_k}}
+                   = -\log \frac{e^{z_y + \log n_y}}{\sum_k e^{z_k + \log n_k}}
+
+    Ren et al. derive it from Bayes' rule: if ``softmax(z)`` is to estimate ``p(y | x)``
+    under a *balanced* label distribution, then on training data with class counts ``n``
+    the model of ``p(y | x)`` is ``n_y e^{z_y} / sum_k n_k e^{z_k}``, and that is what
+    the loss fits. At test time one predicts ``argmax z``, with no counts.
+
+    This is the logit-adjusted loss of Menon et al. (2021) with ``tau = 1``
+    (:func:`logit_adjusted_loss`): ``log n_k`` and ``log pi_k`` differ by the constant
+    ``log sum_j n_j``, which softmax ignores. The two papers appeared on arXiv a week apart
+    (July 2020) with different derivations (a generalisation bound for Ren et al., Fisher
+    consistency for the balanced error for Menon et al.); the package's tests check that
+    the two functions agree, and chapter 7 repeats the check.
+
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        The model's raw scores, at least 1-d, classes along `axis`.
+    target : array_like or torch.Tensor
+        Integer class indices, shape of `logits` minus the class axis.
+    class_counts : array_like or torch.Tensor
+        Training examples per class (length ``K``, positive). A prior (counts divided by
+        their sum) gives the same loss.
+    weight, label_smoothing, axis, reduction
+        As in :func:`focal_loss` (and :func:`torch.nn.functional.cross_entropy`).
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        The loss, same kind and floating dtype as `logits`; torch keeps autograd.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`logit_adjusted_loss`; `class_counts` must be ``K`` positive finite numbers.
+
+    See Also
+    --------
+    logit_adjusted_loss : the same loss with a tunable ``tau``.
+    adjust_logits : the post-hoc form, for a model trained with plain cross-entropy.
+
+    Notes
+    -----
+    Ren et al. pair the loss with a meta-learned sampler ("Balanced Meta-Softmax"); this
+    function is the loss alone. Book: chapter 7.
+
+    References
+    ----------
+    J. Ren, C. Yu, S. Sheng, X. Ma, H. Zhao, S. Yi and H. Li, "Balanced Meta-Softmax for
+    Long-Tailed Visual Recognition", NeurIPS 2020.
+
+    Examples
+    --------
+    >>> from softmax_bottleneck.losses import balanced_softmax_loss, logit_adjusted_loss
+    >>> z, y, counts = [[2.0, 1.0, 0.1]], [2], [90, 9, 1]
+    >>> round(float(balanced_softmax_loss(z, y, counts)), 3)     # the rare class pays more
+    6.438
+    >>> float(balanced_softmax_loss(z, y, counts)) == float(logit_adjusted_loss(z, y, counts))
+    True
+    """
+    z = as_float_array(logits, "logits")
+    ax = check_class_axis(z, axis, "logits")
+    counts = _class_vector(class_counts, "class_counts", z.shape[ax], positive=True)
+    return logit_adjusted_loss(
+        logits, target, counts, tau=1.0, weight=weight,
+        label_smoothing=label_smoothing, axis=axis, reduction=reduction,
+    )
+
+
+def adjust_logits(
+    logits: TensorLike, class_prior: TensorLike, /, *, tau: float = 1.0, axis: int = -1
+) -> Array:
     r"""Post-hoc logit adjustment: subtract ``tau * log(prior)`` from trained logits.
 
     .. math::
@@ -504,17 +595,17 @@ def adjust_logits(logits: Any, class_prior: Any, /, *, tau: float = 1.0, axis: i
 
 
 def ldam_loss(
-    logits: Any,
-    target: Any,
-    class_counts: Any,
+    logits: TensorLike,
+    target: TensorLike,
+    class_counts: TensorLike,
     /,
     *,
     max_margin: float = 0.5,
     scale: float = 1.0,
-    weight: Any = None,
+    weight: TensorLike | None = None,
     axis: int = -1,
     reduction: str = "mean",
-) -> Any:
+) -> Array:
     r"""Label-distribution-aware margin (LDAM) loss: a larger margin for rarer classes.
 
     .. math::
