@@ -94,3 +94,64 @@ def test_errors(fn):
         fn([1.0, 2.0], axis=0.5)
     with pytest.raises(TypeError, match="`x`"):
         fn(["a", "b"])
+
+
+@pytest.mark.parametrize("fn", ALL)
+def test_torch_low_precision_and_grad_inputs(fn):
+    """bfloat16 (no NumPy dtype) comes back as float32, float16 as float16; a tensor that
+    requires grad is read detached."""
+    torch = pytest.importorskip("torch")
+    z = torch.tensor([[1.0, 2.0, -3.0]])
+    ref = sb.softmax(z.double()).numpy()
+    for dtype, out_dtype in ((torch.bfloat16, np.float32), (torch.float16, np.float16)):
+        out = fn(z.to(dtype))
+        assert out.dtype == out_dtype
+        np.testing.assert_allclose(out, ref, rtol=1e-2)
+    out = fn(z.clone().requires_grad_(True))
+    np.testing.assert_allclose(out, ref, rtol=1e-6)
+
+
+def _hide(monkeypatch, *modules):
+    import sys
+
+    for m in modules:
+        monkeypatch.setitem(sys.modules, m, None)  # `import m` now raises ModuleNotFoundError
+
+
+def test_missing_numba_names_the_extra(monkeypatch):
+    import importlib
+
+    kernels = importlib.import_module("softmax_bottleneck.kernels")
+    _hide(monkeypatch, "numba", "llvmlite")
+    with pytest.raises(
+        ModuleNotFoundError, match=r"numba.*pip install 'softmax-bottleneck\[kernels\]'"
+    ):
+        kernels.softmax_cpu  # noqa: B018
+    with pytest.raises(ModuleNotFoundError, match=r"softmax-bottleneck\[kernels\]"):
+        sb.softmax_cpu  # noqa: B018
+    # the pure-Python loops need nothing optional
+    assert kernels.online_softmax_loop([0.0, 0.0]).tolist() == [0.5, 0.5]
+
+
+def test_missing_triton_or_torch_names_the_extra():
+    import subprocess
+    import sys
+
+    for missing, extra in (("triton", "kernels"), ("torch", "torch")):
+        code = (
+            f"import sys; sys.modules[{missing!r}] = None\n"
+            "import softmax_bottleneck.kernels as k\n"
+            "try:\n    k.softmax_triton\nexcept ModuleNotFoundError as err:\n    print(err)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert f"pip install 'softmax-bottleneck[{extra}]'" in out, out
+
+
+def test_kernels_dir_lists_kernels_only():
+    import softmax_bottleneck.kernels as kernels
+
+    names = dir(kernels)
+    assert "softmax_cpu" in names and "chunked_cross_entropy" in names
+    assert not {"Any", "importlib", "annotations"} & set(names)

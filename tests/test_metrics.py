@@ -70,3 +70,19 @@ def test_epochs_to_target():
     assert np.isnan(epochs_to_target([0.1], target=0.5))
     with pytest.raises(ValueError, match="curve"):
         epochs_to_target([[0.1]], target=0.5)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: per_class_recall([0, 1], [0, 1], n_classes=2),
+        lambda: summarize([0, 1], [0, 1], n_classes=2),
+    ],
+)
+def test_missing_sklearn_names_the_extra(monkeypatch, call):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.metrics", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'softmax-bottleneck\[data\]'"):
+        call()

@@ -9,11 +9,24 @@ the minority classes. scikit-learn computes all of them; this module only fixes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import missing_extra
 
 __all__ = ["epochs_to_target", "per_class_recall", "summarize"]
+
+
+def _sklearn_metric(name: str, caller: str) -> Callable[..., Any]:
+    """``sklearn.metrics.<name>``, or an error naming the pip extra that provides it."""
+    try:
+        import sklearn.metrics
+    except ModuleNotFoundError as err:
+        raise missing_extra(err, f"softmax_bottleneck.metrics.{caller}") from err
+    return getattr(sklearn.metrics, name)
 
 
 def _check_labels(y_true: Any, y_pred: Any, n_classes: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +50,9 @@ def _check_labels(y_true: Any, y_pred: Any, n_classes: Any) -> tuple[np.ndarray,
     return y_true, y_pred
 
 
-def per_class_recall(y_true: Any, y_pred: Any, /, *, n_classes: int) -> np.ndarray:
+def per_class_recall(
+    y_true: ArrayLike, y_pred: ArrayLike, /, *, n_classes: int
+) -> NDArray[np.float64]:
     """Recall of every class: the fraction of its test examples predicted correctly.
 
     Parameters
@@ -71,7 +86,7 @@ def per_class_recall(y_true: Any, y_pred: Any, /, *, n_classes: int) -> np.ndarr
     >>> per_class_recall([0, 0, 1, 1], [0, 0, 0, 1], n_classes=3)
     array([1. , 0.5, 0. ])
     """
-    from sklearn.metrics import recall_score
+    recall_score = _sklearn_metric("recall_score", "per_class_recall")
 
     y_true, y_pred = _check_labels(y_true, y_pred, n_classes)
     return recall_score(
@@ -80,7 +95,12 @@ def per_class_recall(y_true: Any, y_pred: Any, /, *, n_classes: int) -> np.ndarr
 
 
 def summarize(
-    y_true: Any, y_pred: Any, /, *, n_classes: int, minority: Any = None
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    /,
+    *,
+    n_classes: int,
+    minority: ArrayLike | None = None,
 ) -> dict[str, float]:
     """Accuracy, balanced accuracy, macro-F1 and minority recall in one dictionary.
 
@@ -119,7 +139,7 @@ def summarize(
     >>> m["accuracy"], m["balanced_accuracy"], m["minority_recall"]
     (0.75, 0.5, 0.0)
     """
-    from sklearn.metrics import f1_score
+    f1_score = _sklearn_metric("f1_score", "summarize")
 
     recall = per_class_recall(y_true, y_pred, n_classes=n_classes)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -141,7 +161,7 @@ def summarize(
     }
 
 
-def epochs_to_target(curve: Any, /, *, target: float) -> float:
+def epochs_to_target(curve: ArrayLike, /, *, target: float) -> float:
     """The first epoch (counting from 1) at which `curve` reaches `target`, or NaN if never.
 
     A measure of convergence speed that stays comparable between methods: NaN (not a large

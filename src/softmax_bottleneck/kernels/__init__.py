@@ -20,7 +20,10 @@ or Triton.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
+
+from .._validation import missing_extra
 
 _WHERE = {
     "naive_softmax_loop": "reference",
@@ -39,12 +42,27 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
+# Optional modules a kernel needs when it runs, not when its module is imported (the Numba
+# kernel compiles on first call): checked when the name is looked up, so that a missing extra
+# is reported at ``sb.kernels.softmax_cpu``, not as a bare error deep in the first call.
+_NEEDS = {"softmax_cpu": ("numba", "llvmlite")}
+
+
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        module = importlib.import_module(f"{__name__}.{_WHERE[name]}")
+        what = f"softmax_bottleneck.kernels.{name}"
+        for dependency in _NEEDS.get(name, ()):
+            if importlib.util.find_spec(dependency) is None:
+                err = ModuleNotFoundError(f"No module named {dependency!r}", name=dependency)
+                raise missing_extra(err, what)
+        try:
+            module = importlib.import_module(f"{__name__}.{_WHERE[name]}")
+        except ModuleNotFoundError as err:  # torch or triton, imported by the module itself
+            raise missing_extra(err, what) from err
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+    """The kernel names (loaded on first use), without the module's own imports."""
+    return sorted(set(_WHERE) | {"__doc__", "__name__", "__all__"})

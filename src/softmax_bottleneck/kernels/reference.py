@@ -14,16 +14,20 @@ online two-pass   2 (max and sum, write)      read 2K, write K
 ================  ==========================  ======================================
 
 Every public function takes an array of logits, applies the loop to each row along `axis`
-and returns a NumPy array of the input's floating dtype.
+and returns a NumPy array of the input's floating dtype (float32 for a bfloat16 tensor). A
+torch tensor is read once into NumPy, detached: the loops branch on Python floats (``if
+math.isnan(zj)``), as the pseudo-code does, so they are for reading, not for autograd or
+``torch.compile``; :func:`softmax_bottleneck.softmax` and the kernels are the branch-free
+versions.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._validation import as_float_array, check_class_axis, is_torch_tensor
 
@@ -94,10 +98,15 @@ def _special_row(z: list[float], m: float) -> list[float]:
     return [math.nan] * len(z)  # several +inf: the limit depends on how fast each grows
 
 
-def _apply_rows(row_fn: Callable[[list[float]], list[float]], x: Any, axis: int) -> np.ndarray:
+def _apply_rows(
+    row_fn: Callable[[list[float]], list[float]], x: ArrayLike, axis: int
+) -> NDArray[np.floating]:
     """Validate `x`, run `row_fn` on every row along `axis`, return NumPy of x's dtype."""
     if is_torch_tensor(x):
-        x = x.detach().cpu().numpy()
+        # Read once into NumPy (bfloat16, which NumPy lacks, as float32): the loops below
+        # branch on Python floats, never on tensor values.
+        t = x.detach().cpu()
+        x = (t.float() if str(t.dtype) == "torch.bfloat16" else t).numpy()
     arr = as_float_array(x, "x")
     ax = check_class_axis(arr, axis, "x")
     moved = np.moveaxis(arr, ax, -1)
@@ -113,7 +122,7 @@ def _apply_rows(row_fn: Callable[[list[float]], list[float]], x: Any, axis: int)
 # Public functions.
 
 
-def naive_softmax_loop(x: Any, /, *, axis: int = -1) -> np.ndarray:
+def naive_softmax_loop(x: ArrayLike, /, *, axis: int = -1) -> NDArray[np.floating]:
     r"""The textbook formula ``exp(z_i) / sum_j exp(z_j)`` as a loop: two passes, no shift.
 
     Parameters
@@ -152,7 +161,7 @@ def naive_softmax_loop(x: Any, /, *, axis: int = -1) -> np.ndarray:
     return _apply_rows(_naive_row, x, axis)
 
 
-def three_pass_softmax_loop(x: Any, /, *, axis: int = -1) -> np.ndarray:
+def three_pass_softmax_loop(x: ArrayLike, /, *, axis: int = -1) -> NDArray[np.floating]:
     r"""The stable softmax as three loops: find the maximum, sum ``exp(z - m)``, write.
 
     .. math::
@@ -192,7 +201,7 @@ def three_pass_softmax_loop(x: Any, /, *, axis: int = -1) -> np.ndarray:
     return _apply_rows(_three_pass_row, x, axis)
 
 
-def online_softmax_loop(x: Any, /, *, axis: int = -1) -> np.ndarray:
+def online_softmax_loop(x: ArrayLike, /, *, axis: int = -1) -> NDArray[np.floating]:
     r"""Online softmax: the maximum and the normaliser from one pass, then one pass to write.
 
     The running maximum ``m`` and running sum ``d`` are updated one logit at a time; when the
