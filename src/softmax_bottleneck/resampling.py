@@ -83,8 +83,8 @@ def _sampling_strategy(strategy: Any, classes: np.ndarray, counts: np.ndarray, k
     rows to keep per class ("under")."""
     n = dict(zip((c.item() for c in classes), (int(k) for k in counts), strict=True))
     n_max, n_min = max(n.values()), min(n.values())
-    majority = max(n, key=n.get)
-    minority = min(n, key=n.get)
+    majority = max(n, key=lambda c: n[c])
+    minority = min(n, key=lambda c: n[c])
     if isinstance(strategy, str):
         if strategy not in _STRATEGIES[kind]:
             allowed = ", ".join(repr(x) for x in _STRATEGIES[kind])
@@ -202,7 +202,9 @@ class _BaseSampler:
         )
         return self._fit_resample(X, y, counts, rng)
 
-    def _fit_resample(self, X, y, counts, rng):  # pragma: no cover - overridden
+    def _fit_resample(
+        self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
@@ -242,7 +244,9 @@ class RandomOverSampler(_BaseSampler):
     ([0, 0, 0, 1, 1, 1], [3.0, 3.0])
     """
 
-    def _fit_resample(self, X, y, counts, rng):
+    def _fit_resample(
+        self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         extra = [
             rng.choice(np.flatnonzero(y == c), size=n, replace=True)
             for c, n in self.sampling_strategy_.items()
@@ -290,7 +294,9 @@ class RandomUnderSampler(_BaseSampler):
 
     _kind = "under"
 
-    def _fit_resample(self, X, y, counts, rng):
+    def _fit_resample(
+        self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         keep = []
         for c in self.classes_:
             rows = np.flatnonzero(y == c)
@@ -363,7 +369,9 @@ class SMOTE(_BaseSampler):
         super().__init__(sampling_strategy=sampling_strategy, random_state=random_state)
         self.k_neighbors = k_neighbors
 
-    def _fit_resample(self, X, y, counts, rng):
+    def _fit_resample(
+        self, X: np.ndarray, y: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         try:
             from sklearn.neighbors import NearestNeighbors
         except ModuleNotFoundError as err:

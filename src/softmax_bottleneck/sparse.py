@@ -29,17 +29,29 @@ in torch the backward pass is the closed form of Peters et al. (2019),
 for an upstream gradient ``g``; for sparsemax ``s`` is the indicator of the support.
 
 ``-inf`` logits are masked classes (probability 0); NaN and ``+inf`` raise ``ValueError``.
+
+Compared with the ``entmax`` package (Peters, Niculae and Martins), which the tests use as the
+reference (tests/test_parity_entmax.py), these differ on purpose: a row that is entirely
+``-inf`` gives a NaN row, as softmax does, where entmax fails with an index error; NaN and
+``+inf`` are refused, since neither has a meaningful projection; ``alpha`` is one number above
+1 (entmax also takes ``alpha <= 1`` and a per-row or learnable tensor; ``alpha -> 1`` is
+softmax, which :func:`softmax_bottleneck.softmax` computes exactly); NumPy arrays are accepted
+as well as tensors; and half precision is computed in float32 and rounded once.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_float_array, check_class_axis
 from .softmax import _cast_back, _compute_dtype, _xp
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["entmax15", "entmax_bisect", "sparsemax"]
 
@@ -226,7 +238,13 @@ def _apply(x: Any, axis: Any, alpha: float, forward: Any) -> Any:
 # Public functions.
 
 
-def sparsemax(x: Any, /, *, axis: int = -1) -> Any:
+@overload
+def sparsemax(x: torch.Tensor, /, *, axis: int = -1) -> torch.Tensor: ...
+@overload
+def sparsemax(x: ArrayLike, /, *, axis: int = -1) -> NDArray[np.floating]: ...
+def sparsemax(
+    x: ArrayLike | torch.Tensor, /, *, axis: int = -1
+) -> NDArray[np.floating] | torch.Tensor:
     r"""Sparsemax: the Euclidean projection of the logits onto the probability simplex.
 
     .. math::
@@ -287,7 +305,13 @@ def sparsemax(x: Any, /, *, axis: int = -1) -> Any:
     return _apply(x, axis, 2.0, _sparsemax_forward)
 
 
-def entmax15(x: Any, /, *, axis: int = -1) -> Any:
+@overload
+def entmax15(x: torch.Tensor, /, *, axis: int = -1) -> torch.Tensor: ...
+@overload
+def entmax15(x: ArrayLike, /, *, axis: int = -1) -> NDArray[np.floating]: ...
+def entmax15(
+    x: ArrayLike | torch.Tensor, /, *, axis: int = -1
+) -> NDArray[np.floating] | torch.Tensor:
     r"""1.5-entmax: a sparse map between softmax and sparsemax, computed exactly by sorting.
 
     .. math::
@@ -340,7 +364,17 @@ def entmax15(x: Any, /, *, axis: int = -1) -> Any:
     return _apply(x, axis, 1.5, _entmax15_forward)
 
 
-def entmax_bisect(x: Any, /, *, alpha: float = 1.5, axis: int = -1, n_iter: int = 50) -> Any:
+@overload
+def entmax_bisect(
+    x: torch.Tensor, /, *, alpha: float = 1.5, axis: int = -1, n_iter: int = 50
+) -> torch.Tensor: ...
+@overload
+def entmax_bisect(
+    x: ArrayLike, /, *, alpha: float = 1.5, axis: int = -1, n_iter: int = 50
+) -> NDArray[np.floating]: ...
+def entmax_bisect(
+    x: ArrayLike | torch.Tensor, /, *, alpha: float = 1.5, axis: int = -1, n_iter: int = 50
+) -> NDArray[np.floating] | torch.Tensor:
     r"""alpha-entmax for any ``alpha > 1``, with the threshold found by bisection.
 
     .. math::

@@ -20,6 +20,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import as_float64_numpy, check_positive_number, is_torch_tensor
 
@@ -57,7 +58,7 @@ def _nll(z: np.ndarray, y: np.ndarray, t: float) -> float:
     return float(np.mean(lse - s[np.arange(len(y)), y]))
 
 
-def temperature_nll(logits: Any, target: Any, /, *, temperature: float) -> float:
+def temperature_nll(logits: ArrayLike, target: ArrayLike, /, *, temperature: float) -> float:
     """Mean negative log-likelihood of `target` under ``softmax(logits / temperature)``.
 
     Parameters
@@ -90,7 +91,7 @@ def temperature_nll(logits: Any, target: Any, /, *, temperature: float) -> float
 
 
 def fit_temperature(
-    logits: Any, target: Any, /, *, bounds: tuple[float, float] = (1e-2, 1e2)
+    logits: ArrayLike, target: ArrayLike, /, *, bounds: tuple[float, float] = (1e-2, 1e2)
 ) -> float:
     r"""Fit the temperature that minimises held-out negative log-likelihood.
 

@@ -107,7 +107,7 @@ def _apply_rows(
         # branch on Python floats, never on tensor values.
         t = x.detach().cpu()
         x = (t.float() if str(t.dtype) == "torch.bfloat16" else t).numpy()
-    arr = as_float_array(x, "x")
+    arr = np.asarray(as_float_array(x, "x"))  # NumPy here: tensors were converted above
     ax = check_class_axis(arr, axis, "x")
     moved = np.moveaxis(arr, ax, -1)
     rows = moved.reshape(-1, moved.shape[-1]).astype(np.float64)
