@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
-from ._typing import Array, FloatArray, SeedLike, TensorLike
+from ._typing import Array, ArrayLike, FloatArray, SeedLike, TensorLike
 
 if TYPE_CHECKING:
     import torch
@@ -26,6 +26,14 @@ def is_torch_tensor(x: object) -> TypeIs[torch.Tensor]:
     """True if `x` is a torch.Tensor, without importing torch when it is not loaded."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
+
+
+@overload
+def as_float_array(x: torch.Tensor, name: str) -> torch.Tensor: ...
+
+
+@overload
+def as_float_array(x: ArrayLike, name: str) -> FloatArray: ...
 
 
 def as_float_array(x: TensorLike, name: str) -> Array:
