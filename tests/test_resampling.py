@@ -175,3 +175,18 @@ def test_two_d_y_refused_with_the_conversion(cls):
     _, y_a = cls(random_state=0).fit_resample(X, y[:, None].ravel())
     _, y_b = cls(random_state=0).fit_resample(X, onehot.argmax(axis=1))
     np.testing.assert_array_equal(y_a, y_b)
+
+
+@pytest.mark.parametrize("cls", [RandomOverSampler, RandomUnderSampler, SMOTE])
+def test_one_class_refused_as_in_imblearn(cls):
+    imblearn_cls = {
+        "RandomOverSampler": "imblearn.over_sampling",
+        "RandomUnderSampler": "imblearn.under_sampling",
+        "SMOTE": "imblearn.over_sampling",
+    }[cls.__name__]
+    X, y = np.arange(20.0).reshape(10, 2), np.zeros(10, dtype=int)
+    with pytest.raises(ValueError, match=r"`y` to hold at least two classes, got one \(0\)"):
+        cls(random_state=0).fit_resample(X, y)
+    theirs = pytest.importorskip(imblearn_cls)
+    with pytest.raises(ValueError, match="more than 1 class"):
+        getattr(theirs, cls.__name__)().fit_resample(X, y)

@@ -176,7 +176,8 @@ class _BaseSampler:
         ------
         ValueError
             If `X` is not 2-d and non-empty, `y` does not hold one label per row (a column
-            vector or a one-hot matrix is refused, with the conversion to use), or
+            vector or a one-hot matrix is refused, with the conversion to use) or holds a
+            single class (as in imbalanced-learn), or
             `sampling_strategy` does not fit the classes.
         TypeError
             If `X` or `y` is sparse (scipy.sparse or a sparse torch tensor), `random_state` is
@@ -197,6 +198,12 @@ class _BaseSampler:
                 f"numpy.random.RandomState, got {self.random_state!r}"
             ) from None
         self.classes_, counts = np.unique(y, return_counts=True)
+        if len(self.classes_) < 2:
+            # as imbalanced-learn: with one class there is nothing to balance, and it is
+            # usually a mistake (the wrong column, a filtered split)
+            raise ValueError(
+                f"Expected `y` to hold at least two classes, got one ({self.classes_[0].item()!r})"
+            )
         self.sampling_strategy_ = _sampling_strategy(
             self.sampling_strategy, self.classes_, counts, self._kind
         )
