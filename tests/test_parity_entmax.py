@@ -86,7 +86,7 @@ def test_entmax_bisect_matches_entmax(alpha):
 
 
 @NAMES
-@pytest.mark.parametrize("dim", [0, 1, 2, 3])
+@pytest.mark.parametrize("dim", [0, 2, 3])
 @pytest.mark.parametrize("coef", [1e-5, 0.5, 1e4])
 def test_forward_matches_entmax(name, dim, coef):
     ours, theirs = SB_FUNCS[name]

@@ -87,8 +87,8 @@ def test_logsumexp_large_inputs(kind):
 
 @KIND
 def test_logsumexp_many_tiny_terms(kind):
-    # scipy uses 10**6 terms; 10**5 keeps the test fast and the sum still spans 5 decades.
-    x = np.full(100_000, 1e-40)
+    # scipy uses 10**6 terms; 2 * 10**4 keeps the test fast.
+    x = np.full(20_000, 1e-40)
     logx = np.log(x)
     X, logX = np.stack([x, x]), np.stack([logx, logx])
     _close(np.exp(_np(sb.logsumexp(_as(kind, logX), axis=0))), X.sum(axis=0))
