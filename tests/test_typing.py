@@ -33,6 +33,8 @@ reveal_type(sb.softmax(t))  # expect: torch._tensor.Tensor
 reveal_type(sb.log_softmax([1000.0, 0.0]))  # expect: numpy.ndarray
 reveal_type(sb.cross_entropy(x, y))  # expect: numpy.ndarray
 reveal_type(sb.cross_entropy(t, torch.tensor([0, 2])))  # expect: torch._tensor.Tensor
+reveal_type(sb.sparsemax(x))  # expect: numpy.ndarray
+reveal_type(sb.sparsemax(t))  # expect: torch._tensor.Tensor
 reveal_type(data.class_counts(y))  # expect: numpy.ndarray
 reveal_type(model)  # expect: torch.nn.modules.module.Module
 reveal_type(train.predict_logits(model, x))  # expect: numpy.ndarray
