@@ -175,3 +175,46 @@ def test_errors():
         full_softmax_loss(h[:, :3], w, b, y)
     with pytest.raises(ValueError, match="`n_classes`"):
         log_uniform_probs(0)
+
+
+def test_proposal_draws_and_log_probs():
+    from softmax_bottleneck.models.adaptive import Proposal
+
+    v = 50
+    counts = np.arange(v, 0, -1.0) ** 2
+    cases = [(Proposal.log_uniform(v), log_uniform_probs(v)),
+             (Proposal.uniform(v), np.full(v, 1 / v)),
+             (Proposal(counts), counts / counts.sum())]
+    for prop, q in cases:
+        np.testing.assert_allclose(prop.probs(), q, rtol=1e-12)
+        ids = prop.sample(200_000, rng=0)
+        assert ids.dtype == np.int64 and ids.min() >= 0 and ids.max() < v
+        freq = np.bincount(ids, minlength=v) / ids.size
+        np.testing.assert_allclose(freq, q, atol=4e-3)  # the draws follow q
+        np.testing.assert_allclose(prop.log_prob(ids[:10]), np.log(q[ids[:10]]), rtol=1e-12)
+    # the same generator stream gives the same draws; a prepared proposal = raw weights
+    h, w, b, y = _layer()
+    a = sampled_softmax_loss(h, w, b, y, n_samples=30, proposal=Proposal(counts[:40]), rng=5)
+    raw = sampled_softmax_loss(h, w, b, y, n_samples=30, proposal=counts[:40], rng=5)
+    assert float(a) == float(raw)
+    with pytest.raises(ValueError, match="`proposal`"):
+        sampled_softmax_loss(h, w, b, y, n_samples=3, proposal=Proposal.uniform(41))
+
+
+def test_logq_correction_off_is_the_plain_sampled_loss():
+    from softmax_bottleneck.models.adaptive import Proposal
+
+    h, w, b, y = _layer(v=40)
+    prop = Proposal.log_uniform(40)
+    got = sampled_softmax_loss(h, w, b, y, n_samples=7, proposal=prop, rng=2,
+                               logq_correction=False, remove_accidental_hits=False,
+                               reduction="none")
+    ids = torch.as_tensor(prop.sample(7, rng=2))
+    logits = torch.cat([(h * w[y]).sum(-1, keepdim=True) + b[y, None], h @ w[ids].T + b[ids]], 1)
+    torch.testing.assert_close(got, torch.logsumexp(logits, 1) - logits[:, 0])
+    # with the correction: the same draws, each sampled logit shifted by -log(S q)
+    corr = sampled_softmax_loss(h, w, b, y, n_samples=7, proposal=prop, rng=2,
+                                remove_accidental_hits=False, reduction="none")
+    shift = torch.as_tensor(np.log(7) + prop.log_prob(ids.numpy()))
+    logits[:, 1:] -= shift
+    torch.testing.assert_close(corr, torch.logsumexp(logits, 1) - logits[:, 0])

@@ -14,7 +14,9 @@ from softmax_bottleneck.models.mos import (
     MixtureOfContexts,
     MixtureOfSoftmaxes,
     SoftmaxOutput,
+    effective_rank,
     log_prob_rank,
+    log_prob_spectrum,
     log_sigsoftmax,
 )
 
@@ -134,6 +136,43 @@ def test_rank_of_known_matrices():
     assert log_prob_rank(noisy) == 20 and log_prob_rank(noisy, rtol=1e-4) == 4
 
 
+def test_rank_at_a_threshold_and_effective_rank():
+    # Full numerical rank through tiny singular values: the threshold and the entropy see it.
+    rng = np.random.default_rng(1)
+    u, _ = np.linalg.qr(rng.normal(size=(40, 40)))
+    v, _ = np.linalg.qr(rng.normal(size=(30, 30)))
+    s = np.r_[[10.0, 5.0, 2.5], 1e-8 * np.ones(27)]
+    a = u[:, :30] * s @ v.T  # (40, 30), singular values s
+    np.testing.assert_allclose(log_prob_spectrum(a), s, rtol=1e-6, atol=1e-12)
+    assert log_prob_rank(a) == 30
+    assert log_prob_rank(a, rtol=1e-3) == 3 and log_prob_rank(a, rtol=0.3) == 2
+    p = s / s.sum()
+    assert effective_rank(a) == pytest.approx(np.exp(-np.sum(p * np.log(p))), rel=1e-6)
+    assert 2.0 < effective_rank(a) < 3.0
+    # equal singular values: the effective rank is the rank; invariant to scale and transpose
+    assert effective_rank(np.eye(7)) == pytest.approx(7.0)
+    assert effective_rank(3.0 * a.T) == pytest.approx(effective_rank(a), rel=1e-9)
+    assert effective_rank(np.zeros((3, 4))) == 0.0
+    # torch input, the same numbers
+    assert effective_rank(torch.as_tensor(a)) == pytest.approx(effective_rank(a), rel=1e-12)
+
+
+def test_softmax_effective_rank_is_bounded_too():
+    # erank <= numerical rank <= d + 2 for a softmax layer
+    torch.manual_seed(0)
+    h = _contexts(120, 3)
+    with torch.no_grad():
+        logp = SoftmaxOutput(3, 50).double()(h)
+    assert 1.0 <= effective_rank(logp) <= log_prob_rank(logp) <= 3 + 2
+    # doubly centred: the two rank-one terms are gone, rank <= d
+    assert log_prob_rank(logp, center=True) == 3
+    assert effective_rank(logp, center=True) <= 3
+    c = logp.numpy() - logp.numpy().mean(1, keepdims=True)
+    c -= c.mean(0, keepdims=True)
+    np.testing.assert_allclose(log_prob_spectrum(logp, center=True), np.linalg.svd(c)[1],
+                               rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize("d_latent", [2, 5])
 def test_moc_is_rank_bounded_where_mos_is_not(d_latent):
     # Same parameters, same contexts: mixing before the softmax keeps the d_latent + 2 bound.
@@ -176,6 +215,10 @@ def test_errors():
         log_prob_rank(np.zeros(3))
     with pytest.raises(ValueError, match="finite"):
         log_prob_rank(np.array([[0.0, -np.inf]]))
+    with pytest.raises(ValueError, match="`log_probs`"):
+        effective_rank(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        log_prob_spectrum(np.array([[0.0, np.nan]]))
     with pytest.raises(ValueError, match="`rtol`"):
         log_prob_rank(np.eye(2), rtol=0.0)
     with pytest.raises(TypeError, match="`rtol`"):

@@ -12,7 +12,8 @@ A full softmax over ``V`` words costs ``d * V`` multiply-adds per token. Two way
 * :func:`sampled_softmax_loss` scores the target against ``n_samples`` words drawn from a
   proposal ``q`` instead of all ``V``, with the ``log(n q)`` correction that makes it
   consistent (Jean et al. 2015); :func:`full_softmax_loss` is the exact loss it estimates.
-  It trains only: evaluation needs the full softmax.
+  It trains only: evaluation needs the full softmax. A :class:`Proposal` prepares ``q`` once,
+  so that a step costs ``O(S log V)`` for the draws instead of ``O(V)``.
 
 Both need the word ids sorted by decreasing frequency (id 0 the most frequent).
 """
@@ -34,6 +35,7 @@ from .._validation import REDUCTIONS, check_choice, check_rng
 __all__ = [
     "AdaptiveOutput",
     "AdaptiveSoftmax",
+    "Proposal",
     "full_softmax_loss",
     "log_uniform_probs",
     "sampled_softmax_loss",
@@ -300,6 +302,105 @@ def log_uniform_probs(n_classes: int, /) -> np.ndarray:
     return np.log1p(1.0 / (k + 1)) / np.log(v + 1.0)
 
 
+class Proposal:
+    r"""A fixed proposal ``q`` over ``V`` ids, prepared once for :func:`sampled_softmax_loss`.
+
+    Drawing ``S`` ids from an arbitrary ``q`` needs its cumulative sums; building them costs
+    ``O(V)``, which a training loop should pay once, not at every step. A ``Proposal`` keeps
+    them, so a step costs ``O(S log V)`` (a binary search per draw) and reads ``log q`` only at
+    the ``S`` drawn ids. :meth:`log_uniform` and :meth:`uniform` need no table at all: their
+    draws and probabilities have closed forms, ``O(S)`` per step.
+
+    Parameters
+    ----------
+    weights : array_like
+        ``V`` positive finite weights, normalised here (e.g. word counts for the unigram
+        proposal).
+
+    Attributes
+    ----------
+    n_classes : int
+        ``V``.
+    kind : str
+        ``"table"``, ``"log-uniform"`` or ``"uniform"``.
+
+    Raises
+    ------
+    ValueError
+        If `weights` are not ``V >= 1`` positive finite numbers.
+
+    Notes
+    -----
+    Inverse-CDF draws: ``k = #{j : cdf_j <= u}`` for ``u`` uniform in ``[0, 1)``; for the
+    log-uniform ``q(k) = log((k + 2)/(k + 1)) / log(V + 1)`` the inverse is
+    ``k = floor((V + 1)^u) - 1``. Book: chapter 7.
+
+    Examples
+    --------
+    >>> q = Proposal.log_uniform(1000)
+    >>> ids = q.sample(5, rng=0)
+    >>> bool(np.allclose(q.log_prob(ids), np.log(log_uniform_probs(1000)[ids])))
+    True
+    >>> unigram = Proposal([3.0, 1.0])
+    >>> np.exp(unigram.log_prob(np.array([0, 1])))
+    array([0.75, 0.25])
+    """
+
+    def __init__(self, weights: Any, /) -> None:
+        w = np.asarray(weights.detach().cpu() if isinstance(weights, torch.Tensor) else weights,
+                       dtype=np.float64)
+        if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(
+                f"Expected `proposal` to be {w.size if w.ndim == 1 else 'V'} positive finite "
+                "numbers"
+            )
+        self.n_classes = int(w.size)
+        self.kind = "table"
+        self._q = w / w.sum()
+        self._log_q = np.log(self._q)
+        self._cdf = np.cumsum(self._q)
+
+    @classmethod
+    def log_uniform(cls, n_classes: int, /) -> Proposal:
+        """The log-uniform proposal of :func:`log_uniform_probs`, drawn in closed form."""
+        new = cls.__new__(cls)
+        new.n_classes, new.kind = _check_int(n_classes, "n_classes"), "log-uniform"
+        return new
+
+    @classmethod
+    def uniform(cls, n_classes: int, /) -> Proposal:
+        """The uniform proposal ``q(k) = 1 / V``, drawn in closed form."""
+        new = cls.__new__(cls)
+        new.n_classes, new.kind = _check_int(n_classes, "n_classes"), "uniform"
+        return new
+
+    def sample(self, n_samples: int, /, *, rng: Any = None) -> np.ndarray:
+        """``n_samples`` ids drawn with replacement from ``q``, shape (S,), int64."""
+        s = _check_int(n_samples, "n_samples")
+        u = check_rng(rng).random(s)  # (S,) in [0, 1)
+        v = self.n_classes
+        if self.kind == "uniform":
+            ids = np.floor(u * v)
+        elif self.kind == "log-uniform":
+            ids = np.floor(np.exp(u * math.log(v + 1.0))) - 1.0
+        else:
+            ids = np.searchsorted(self._cdf, u, side="right")
+        return np.minimum(ids, v - 1).astype(np.int64)  # guard the rounding at u -> 1
+
+    def log_prob(self, ids: Any, /) -> np.ndarray:
+        """``log q`` at the given ids, float64, same shape: ``O(len(ids))``."""
+        k = np.asarray(ids, dtype=np.int64)
+        if self.kind == "uniform":
+            return np.full(k.shape, -math.log(self.n_classes))
+        if self.kind == "log-uniform":
+            return np.log(np.log1p(1.0 / (k + 1.0))) - math.log(math.log(self.n_classes + 1.0))
+        return self._log_q[k]
+
+    def probs(self) -> np.ndarray:
+        """All ``V`` probabilities (``O(V)``: for plots and diagnostics, not per step)."""
+        return np.exp(self.log_prob(np.arange(self.n_classes)))
+
+
 def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "none":
         return losses
@@ -382,6 +483,7 @@ def sampled_softmax_loss(
     *,
     n_samples: int,
     proposal: Any = None,
+    logq_correction: bool = True,
     remove_accidental_hits: bool = True,
     reduction: str = "mean",
     rng: Any = None,
@@ -398,9 +500,11 @@ def sampled_softmax_loss(
 
     The sum is an unbiased estimate of ``sum_{k != y} e^{z_k}`` (importance sampling), so as
     ``S`` grows the loss tends to the full cross-entropy; for moderate ``S`` it is biased but
-    cheap: ``d (S + 1)`` multiply-adds per token instead of ``d V``. Some implementations also
-    subtract ``log(S q(y))`` from the target's own logit; that variant does not tend to the full
-    loss, so it is not used here.
+    cheap: ``d (S + 1)`` multiply-adds per token instead of ``d V``, and, with a
+    :class:`Proposal`, ``O(S log V)`` (``O(S)`` for log-uniform and uniform) to draw the
+    samples. Some implementations also subtract ``log(S q(y))`` from the target's own logit;
+    that variant does not tend to the full loss, so it is not used here (the target is always
+    in the sum, it is not a sample).
 
     Parameters
     ----------
@@ -414,9 +518,14 @@ def sampled_softmax_loss(
         Integer word ids, shape (B,).
     n_samples : int
         Number of negatives ``S`` per batch (positive).
-    proposal : array_like, optional
-        ``q``: ``V`` positive weights (normalised here). Default :func:`log_uniform_probs`;
+    proposal : Proposal or array_like, optional
+        ``q``. A :class:`Proposal` (prepared once: ``O(S log V)`` per call) or ``V`` positive
+        weights (normalised here, ``O(V)`` per call). Default ``Proposal.log_uniform(V)``;
         the unigram frequencies are the other common choice.
+    logq_correction : bool, default True
+        Subtract ``log(S q(k))`` from each sampled logit. Without it the loss is the
+        uncorrected "sampled" loss, whose minimiser is not the full softmax's (kept for the
+        comparison in chapter 7).
     remove_accidental_hits : bool, default True
         Drop sampled copies of a row's target (the target is already in the sum, exactly).
     reduction : {"mean", "sum", "none"}, default "mean"
@@ -456,17 +565,21 @@ def sampled_softmax_loss(
     s = _check_int(n_samples, "n_samples")
     gen = check_rng(rng)
     if proposal is None:
-        q = log_uniform_probs(v)
+        prop = Proposal.log_uniform(v)
+    elif isinstance(proposal, Proposal):
+        prop = proposal
     else:
-        q = np.asarray(proposal.detach().cpu() if isinstance(proposal, torch.Tensor)
-                       else proposal, dtype=np.float64)
-        if q.shape != (v,) or not np.all(np.isfinite(q)) or np.any(q <= 0):
-            raise ValueError(f"Expected `proposal` to be {v} positive finite numbers")
-        q = q / q.sum()
-    samples = torch.as_tensor(gen.choice(v, size=s, p=q), device=h.device)  # (S,)
-    log_count = torch.as_tensor(np.log(s * q), dtype=h.dtype, device=h.device)  # (V,)
+        prop = Proposal(proposal)  # O(V): pass a Proposal to pay this once
+    if prop.n_classes != v:
+        raise ValueError(f"Expected `proposal` to be {v} positive finite numbers")
+    drawn = prop.sample(s, rng=gen)  # (S,) O(S log V)
+    samples = torch.as_tensor(drawn, device=h.device)
     true_logit = (h * weight[target]).sum(-1)  # (B,) not corrected: it is not a sample
-    sampled_logit = h @ weight[samples].T - log_count[samples]  # (B, S)
+    sampled_logit = h @ weight[samples].T  # (B, S)
+    if logq_correction:
+        log_count = math.log(s) + prop.log_prob(drawn)  # (S,) log(S q(k)) at the draws only
+        sampled_logit = sampled_logit - torch.as_tensor(log_count, dtype=h.dtype,
+                                                        device=h.device)
     if bias is not None:
         true_logit = true_logit + bias[target]
         sampled_logit = sampled_logit + bias[samples]

@@ -21,7 +21,11 @@ bottleneck* of Yang et al. (2018).
   softmax of one hidden state, so still rank-bounded).
 * :func:`log_sigsoftmax` replaces ``exp`` by ``exp(z) sigmoid(z)`` (Kanai et al. 2018), a
   one-line change that is also not log-affine.
-* :func:`log_prob_rank` measures the numerical rank of ``A``.
+* :func:`log_prob_rank` measures the numerical rank of ``A`` (or, with ``rtol``, how many
+  singular values exceed a stated fraction of the largest); :func:`effective_rank` gives the
+  entropy-based effective rank of Roy & Vetterli (2007) and :func:`log_prob_spectrum` the
+  singular values themselves. A matrix can be of full numerical rank through singular values
+  of 1e-10 that no perplexity can see: report the spectrum, not the numerical rank alone.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ __all__ = [
     "MixtureOfContexts",
     "MixtureOfSoftmaxes",
     "SoftmaxOutput",
+    "effective_rank",
     "log_prob_rank",
+    "log_prob_spectrum",
     "log_sigsoftmax",
 ]
 
@@ -295,11 +301,127 @@ def log_sigsoftmax(logits: Any, /, *, axis: int = -1) -> Any:
     return _cast_back(_log_softmax(s, ax), dtype)
 
 
-def log_prob_rank(log_probs: Any, /, *, rtol: float | None = None) -> int:
-    r"""Numerical rank of a matrix of log-probabilities (contexts x vocabulary).
+def _check_log_probs(log_probs: Any, center: bool = False) -> np.ndarray:
+    a = log_probs.detach().cpu().numpy() if is_torch_tensor(log_probs) else log_probs
+    a = as_float_array(a, "log_probs")
+    if a.ndim != 2 or a.size == 0:
+        raise ValueError(f"Expected `log_probs` to be a non-empty 2-d array, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("Expected `log_probs` to hold finite numbers only")
+    if center:  # remove the row and column means: the two rank-one terms 1 b^T and c 1^T
+        a = a.astype(np.float64, copy=True)
+        a -= a.mean(axis=1, keepdims=True)
+        a -= a.mean(axis=0, keepdims=True)
+    return a
 
-    The rank is the number of singular values above ``rtol * s_max``. Compute `log_probs` in
-    float64 where you can: rounding noise in float32 adds small singular values.
+
+def log_prob_spectrum(log_probs: Any, /, *, center: bool = False) -> np.ndarray:
+    r"""Singular values of a matrix of log-probabilities, largest first.
+
+    Parameters
+    ----------
+    log_probs : array_like or torch.Tensor
+        Shape ``(N, V)``: row ``n`` holds ``log p(. | context n)``; finite numbers.
+    center : bool, default False
+        Doubly centre first (subtract row means, then column means). This removes the two
+        rank-one terms ``1 b^T`` and ``c 1^T``, so a softmax layer's centred matrix has rank
+        at most ``d``, and the large singular value of the mean level does not dominate.
+
+    Returns
+    -------
+    ndarray
+        The ``min(N, V)`` singular values in float64, in decreasing order.
+
+    Raises
+    ------
+    TypeError
+        If `log_probs` is not real-valued.
+    ValueError
+        If `log_probs` is not a non-empty 2-d array of finite numbers.
+
+    Notes
+    -----
+    Plot them on a log scale divided by the largest: :func:`log_prob_rank` with a given
+    ``rtol`` counts how many lie above the line ``rtol``. Book: chapter 7.
+
+    Examples
+    --------
+    >>> s = log_prob_spectrum(np.diag([4.0, 2.0, 1e-9]))
+    >>> s / s[0]
+    array([1.0e+00, 5.0e-01, 2.5e-10])
+    """
+    a = _check_log_probs(log_probs, center)
+    return np.linalg.svd(a.astype(np.float64, copy=False), compute_uv=False)
+
+
+def effective_rank(log_probs: Any, /, *, center: bool = False) -> float:
+    r"""Entropy-based effective rank of a matrix of log-probabilities (Roy & Vetterli 2007).
+
+    .. math::
+
+        \operatorname{erank}(A) = \exp\Big(-\sum_i p_i \log p_i\Big),
+        \qquad p_i = \frac{\sigma_i}{\sum_j \sigma_j}
+
+    the exponential of the Shannon entropy of the normalised singular values ``sigma_i``. It
+    lies between 1 and the rank, equals the rank when all non-zero singular values are equal,
+    and, unlike the numerical rank, barely moves when singular values of ``1e-6 * s_max``
+    are added: it counts the directions that carry a visible share of the matrix.
+
+    Parameters
+    ----------
+    log_probs : array_like or torch.Tensor
+        Shape ``(N, V)``; finite numbers.
+    center : bool, default False
+        Doubly centre first, as :func:`log_prob_spectrum`.
+
+    Returns
+    -------
+    float
+        The effective rank, in ``[1, min(N, V)]`` (0.0 for the zero matrix).
+
+    Raises
+    ------
+    TypeError
+        If `log_probs` is not real-valued.
+    ValueError
+        If `log_probs` is not a non-empty 2-d array of finite numbers.
+
+    Notes
+    -----
+    A continuous measure: compare it across models of one experiment, next to the numerical
+    rank and to :func:`log_prob_rank` with a stated ``rtol``. Book: chapter 7.
+
+    References
+    ----------
+    O. Roy and M. Vetterli, "The effective rank: A measure of effective dimensionality",
+    15th European Signal Processing Conference (EUSIPCO), 2007, pp. 606-610.
+
+    Examples
+    --------
+    >>> round(effective_rank(np.eye(5)), 6)                    # five equal directions
+    5.0
+    >>> round(effective_rank(np.diag([1.0, 1.0, 1e-9])), 6)    # full rank, two that matter
+    2.0
+    """
+    s = log_prob_spectrum(log_probs, center=center)
+    total = s.sum()
+    if total <= 0:
+        return 0.0
+    p = s[s > 0] / total
+    return float(np.exp(-np.sum(p * np.log(p))))
+
+
+def log_prob_rank(
+    log_probs: Any, /, *, rtol: float | None = None, center: bool = False
+) -> int:
+    r"""Rank of a matrix of log-probabilities (contexts x vocabulary): numerical or at a threshold.
+
+    The rank is the number of singular values above ``rtol * s_max``. With the default
+    ``rtol`` this is the *numerical* rank: every direction above rounding noise counts, even
+    one whose singular value is ``1e-12 * s_max``. Give ``rtol`` (say ``1e-2`` or ``1e-3``)
+    to count only the directions that carry a stated fraction of the largest; see also
+    :func:`effective_rank` and :func:`log_prob_spectrum`. Compute `log_probs` in float64
+    where you can: rounding noise in float32 adds small singular values.
 
     Parameters
     ----------
@@ -309,11 +431,14 @@ def log_prob_rank(log_probs: Any, /, *, rtol: float | None = None) -> int:
     rtol : float, optional
         Relative threshold in ``(0, 1)``. Default ``max(N, V) * eps`` of the dtype (NumPy's
         ``matrix_rank`` rule), which suits float64 input.
+    center : bool, default False
+        Doubly centre first, as :func:`log_prob_spectrum` (a softmax layer then has rank at
+        most ``d``).
 
     Returns
     -------
     int
-        The numerical rank, at most ``min(N, V)``.
+        The number of singular values above ``rtol * s_max``, at most ``min(N, V)``.
 
     Raises
     ------
@@ -326,7 +451,8 @@ def log_prob_rank(log_probs: Any, /, *, rtol: float | None = None) -> int:
     Notes
     -----
     A softmax layer gives rank at most ``d + 2`` with a bias (``d + 1`` without); a mixture
-    of softmaxes or sigsoftmax can go up to ``min(N, V)``. Book: chapter 7.
+    of softmaxes or sigsoftmax can go up to ``min(N, V)``, but how far above ``d + 2`` they
+    go *with a visible share* is what ``rtol`` measures. Book: chapter 7.
 
     Examples
     --------
@@ -336,15 +462,16 @@ def log_prob_rank(log_probs: Any, /, *, rtol: float | None = None) -> int:
     >>> layer = SoftmaxOutput(4, 50).double()
     >>> log_prob_rank(layer(h).detach())                         # <= d + 2
     6
+    >>> log_prob_rank(layer(h).detach(), center=True)            # <= d once centred
+    4
     >>> log_prob_rank(MixtureOfSoftmaxes(4, 50, 3).double()(h).detach())
     50
+    >>> log_prob_rank(np.diag([1.0, 0.5, 1e-9]))                 # numerical rank
+    3
+    >>> log_prob_rank(np.diag([1.0, 0.5, 1e-9]), rtol=1e-3)      # above 0.1 % of the largest
+    2
     """
-    a = log_probs.detach().cpu().numpy() if is_torch_tensor(log_probs) else log_probs
-    a = as_float_array(a, "log_probs")
-    if a.ndim != 2 or a.size == 0:
-        raise ValueError(f"Expected `log_probs` to be a non-empty 2-d array, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError("Expected `log_probs` to hold finite numbers only")
+    a = _check_log_probs(log_probs, center)
     if rtol is None:
         tol = max(a.shape) * np.finfo(a.dtype).eps
     else:
