@@ -23,7 +23,15 @@ from ._validation import as_float_array, check_positive_number
 from .plotting import PALETTE, new_figure
 from .softmax import softmax
 
+#: The temperatures the page explorer and the widget step through: roughly even steps on a log
+#: scale from 0.05 to 20 that land exactly on the round values (0.1, 0.25, 0.5, 1, 2, 4, 10).
+TEMPERATURES: tuple[float, ...] = (
+    0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0,
+    1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0,
+)  # fmt: skip
+
 __all__ = [
+    "TEMPERATURES",
     "TemperatureExplorerHTML",
     "entropy",
     "temperature_explorer_html",
@@ -42,6 +50,11 @@ def _check_logits_vector(logits: Any) -> np.ndarray:
     if not np.all(np.isfinite(z)):
         raise ValueError("Expected `logits` to be finite numbers, got inf or NaN")
     return z
+
+
+def _format_t(t: float) -> str:
+    """A temperature as the slider's readout and the figure's title write it: 0.5, 1, 2."""
+    return f"{t:g}"
 
 
 def _check_labels(labels: Sequence[str] | None, n: int) -> list[str]:
@@ -131,7 +144,7 @@ def temperature_figure(
         ax.bar(x, p, color=PALETTE["blue"])
         ax.set_ylim(0, 1)
         ax.set_xticks(x, names, rotation=45 if z.size > 4 else 0)
-        ax.set_title(f"T = {t:g}")
+        ax.set_title(f"T = {_format_t(t)}")
         ax.set_xlabel("class")
     axes[0].set_ylabel("probability")
     grid = np.geomspace(0.05, 50, 200)
@@ -153,29 +166,159 @@ def _figure_png(fig: Any) -> bytes:
     """PNG bytes of a figure, without the software/date metadata, so re-runs give equal bytes."""
     import io
 
+    import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
     return buffer.getvalue()
 
 
-def temperature_widget(logits: Any, /, *, labels: Sequence[str] | None = None) -> Any:
-    """A slider for the temperature that redraws :func:`temperature_figure` (Jupyter, Colab).
+# ---------------------------------------------------------------------------------------------
+# Pieces shared by the explorers (also used by :mod:`.explore_imbalance`).
 
-    The figure is an ``ipywidgets.Image`` updated when the slider moves, so the widget sends no
-    display messages of its own and works in any front end that renders core ipywidgets.
+#: What a stored widget output says where no kernel runs it (the notebook's text/plain fallback).
+_WIDGET_NOTE = (
+    "{what} (ipywidgets): run this cell in Jupyter or Colab to use it. A notebook opened "
+    "without a running kernel cannot show it; the page explorer above needs no kernel."
+)
+
+
+def _note_box(children: Sequence[Any], note: str) -> Any:
+    """An ``ipywidgets.VBox`` whose plain-text form (stored in notebooks) is `note`.
+
+    ipywidgets' own text form is a truncated ``repr``; a reader who opens the notebook without
+    a kernel sees this sentence instead.
+    """
+    import ipywidgets as widgets
+
+    class ExplorerBox(widgets.VBox):
+        def __repr__(self) -> str:
+            return note
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            data: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+            data["text/plain"] = note
+            return data
+
+    return ExplorerBox(list(children))
+
+
+def format_fixed(x: float, decimals: int, /) -> str:
+    """``x`` with `decimals` decimals, as the book's printed tables write it (``f"{x:.3f}"``).
+
+    The page explorers format their numbers with the JavaScript twin of this function
+    (``sbFormat``), which rounds the exact binary value half to even as Python does, so a value
+    shown in an explorer reads exactly as in the table printed above it.
+
+    Examples
+    --------
+    >>> from softmax_bottleneck.explore import format_fixed
+    >>> format_fixed(0.7825, 3), format_fixed(0.0625, 3), format_fixed(2.0, 0)
+    ('0.782', '0.062', '2')
+    """
+    return f"{float(x):.{int(decimals)}f}"
+
+
+#: JavaScript twin of :func:`format_fixed`: Python's ``f"{x:.{f}f}"`` for a finite number.
+#: ``toFixed(100)`` gives the exact decimal expansion of a double >= 2**-47 (JavaScript's own
+#: ``toFixed(f)`` rounds exact ties up, Python to even); smaller values round to zero anyway.
+_JS_FORMAT = """
+function sbFormat(x, f) {
+  if (!isFinite(x)) { return String(x); }
+  var s = Math.abs(x).toFixed(100), dot = s.indexOf(".");
+  var frac = s.slice(dot + 1), rest = frac.slice(f);
+  var digits = BigInt(s.slice(0, dot) + frac.slice(0, f));
+  var tail = rest.slice(1).replace(/0+$/, "");
+  var odd = digits %% BigInt(2) === BigInt(1);
+  if (rest.charAt(0) > "5" || (rest.charAt(0) === "5" && (tail !== "" || odd))) {
+    digits += BigInt(1);
+  }
+  var out = digits.toString();
+  if (f > 0) {
+    while (out.length <= f) { out = "0" + out; }
+    out = out.slice(0, out.length - f) + "." + out.slice(out.length - f);
+  }
+  return (x < 0 ? "-" : "") + out;
+}
+"""
+
+#: Styles of every page explorer: the site theme's colours (pydata-sphinx-theme's CSS
+#: variables, which follow its light and dark modes), JupyterLab's where those are missing, and
+#: fixed light colours last. The theme gives HTML outputs a light panel in dark mode; the
+#: explorers draw their own background instead.
+_STYLE = (
+    "<style>"
+    ".sb-explorer{max-width:40em;box-sizing:border-box;border-radius:6px;padding:.8em;"
+    "border:1px solid var(--pst-color-border,var(--jp-border-color1,#ccc));"
+    "background:var(--pst-color-background,var(--jp-layout-color0,#fff));"
+    "color:var(--pst-color-text-base,var(--jp-ui-font-color1,#222))}"
+    ".sb-explorer p{margin:.4em 0 0}"
+    ".sb-explorer input[type=range]{width:100%;accent-color:var(--pst-color-primary,#0072B2)}"
+    ".sb-explorer .sb-track{display:block;flex:1;position:relative;height:1.1em;"
+    "background:var(--pst-color-surface,var(--jp-layout-color2,#eee))}"
+    ".sb-explorer .sb-fill{display:block;height:100%}"
+    ".sb-explorer .sb-num{font-family:var(--pst-font-family-monospace,monospace);"
+    "font-variant-numeric:tabular-nums;white-space:nowrap}"
+    ".sb-explorer .sb-muted,.sb-explorer .sb-needs-js{font-size:.9em;"
+    "color:var(--pst-color-text-muted,var(--jp-ui-font-color2,#555))}"
+    ".sb-explorer .sb-scale{display:flex;justify-content:space-between;font-size:.8em}"
+    "html[data-theme=dark] .bd-content div.cell_output .text_html:has(.sb-explorer)"
+    "{background:transparent!important;padding:0!important}"
+    "</style>"
+)
+
+
+def _needs_js(shown: str) -> str:
+    """A line the explorer's script removes: it is seen only where the script did not run."""
+    return (
+        '<p class="sb-needs-js">The slider needs JavaScript: on the book\'s website it runs '
+        "as it is; in Jupyter, trust the notebook or run the cell (untrusted HTML outputs do not "
+        f"run scripts). Without it this shows {shown}.</p>"
+    )
+
+
+def _check_element_id(element_id: str) -> None:
+    if not element_id or not all(c.isalnum() or c in "-_" for c in element_id):
+        raise ValueError(
+            f"Expected `element_id` to use letters, digits, '-' and '_' only, got {element_id!r}"
+        )
+
+
+def _data_attr(value: Any) -> str:
+    return html.escape(json.dumps(value), quote=True)
+
+
+def temperature_widget(
+    logits: Any,
+    /,
+    *,
+    labels: Sequence[str] | None = None,
+    temperatures: Sequence[float] = TEMPERATURES,
+) -> Any:
+    """A slider for the temperature and a box for the logits that redraw :func:`temperature_figure`.
+
+    For Jupyter and Colab. The figure is an ``ipywidgets.Image`` updated when a control
+    changes, so the widget sends no display messages of its own and works in any front end
+    that renders core ipywidgets. Stored in a notebook, its plain-text form says that it needs a
+    running kernel.
 
     Parameters
     ----------
     logits : array_like
-        A 1-d vector of at least 2 finite logits.
+        The starting logits: a 1-d vector of at least 2 finite numbers.
     labels : sequence of str, optional
-        One name per class.
+        One name per class; when the logits box changes the number of classes, the names
+        become "class 0", "class 1", ...
+    temperatures : sequence of float, default TEMPERATURES
+        The slider's stops (positive); it starts at 1 if 1 is among them, else at the middle.
 
     Returns
     -------
     ipywidgets.VBox
-        Display it (last line of a cell). ``.children[0]`` is the ``FloatLogSlider`` for the
-        temperature, ``.children[1]`` the ``Image`` it redraws.
+        Display it (last line of a cell). ``.children`` are the ``SelectionSlider`` for T (its
+        readout, "0.5", is the figure title's), the ``Text`` box of comma-separated logits, a
+        ``Label`` that reports a logits entry it cannot read, and the ``Image`` it redraws.
 
     Raises
     ------
@@ -186,30 +329,76 @@ def temperature_widget(logits: Any, /, *, labels: Sequence[str] | None = None) -
     --------
     >>> from softmax_bottleneck.explore import temperature_widget
     >>> box = temperature_widget([2.0, 1.0, 0.5])
-    >>> slider, image = box.children
+    >>> slider, logits, message, image = box.children
     >>> before = image.value
     >>> slider.value = 4.0
     >>> image.value != before
     True
+    >>> logits.value = "3, 0, 0, 0"
+    >>> message.value
+    ''
+    >>> logits.value = "3, x"
+    >>> message.value
+    "Could not read the logits: 'x' is not a number (the figure keeps the last valid ones)"
     """
     import ipywidgets as widgets
 
     z = _check_logits_vector(logits)
     names = _check_labels(labels, z.size)
-
-    slider = widgets.FloatLogSlider(
-        value=1.0, base=10, min=-1.3, max=1.3, step=0.01, description="T", readout_format=".2f",
+    temps = [check_positive_number(t, "temperatures") for t in temperatures]
+    if not temps:
+        raise ValueError("Expected `temperatures` to hold at least one temperature, got none")
+    start = 1.0 if 1.0 in temps else temps[len(temps) // 2]
+    slider = widgets.SelectionSlider(
+        options=[(_format_t(t), t) for t in temps], value=start, description="T",
         continuous_update=False,
     )
+    box = widgets.Text(
+        value=", ".join(f"{v:g}" for v in z), description="logits", continuous_update=False
+    )
+    message = widgets.Label(value="")
     image = widgets.Image(format="png")
+    state: dict[str, Any] = {"z": z, "names": names}
 
     def redraw(change: Any = None) -> None:
-        fig = temperature_figure(z, temperatures=(float(slider.value),), labels=names)
+        fig = temperature_figure(
+            state["z"], temperatures=(float(slider.value),), labels=state["names"]
+        )
         image.value = _figure_png(fig)
+
+    def read_logits(change: Any = None) -> None:
+        parts = [p.strip() for p in box.value.split(",") if p.strip()]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            bad = next(p for p in parts if not _is_float(p))
+            message.value = (
+                f"Could not read the logits: {bad!r} is not a number "
+                "(the figure keeps the last valid ones)"
+            )
+            return
+        try:
+            new = _check_logits_vector(values)
+        except ValueError as err:
+            message.value = f"Could not use the logits: {err} (the figure keeps the last valid ones)"
+            return
+        message.value = ""
+        state["names"] = names if new.size == z.size else _check_labels(None, new.size)
+        state["z"] = new
+        redraw()
 
     redraw()
     slider.observe(redraw, names="value")
-    return widgets.VBox([slider, image])
+    box.observe(read_logits, names="value")
+    return _note_box([slider, box, message, image], _WIDGET_NOTE.format(what="Temperature explorer"))
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class TemperatureExplorerHTML:
@@ -229,31 +418,43 @@ class TemperatureExplorerHTML:
         return "TemperatureExplorerHTML(<slider for T; open in a browser>)"
 
 
+#: The arithmetic of the temperature explorer, a pure function of the logits and T (tested
+#: against :func:`softmax_bottleneck.softmax` and :func:`entropy` through a JavaScript engine).
+_JS_TEMPERATURE = """
+function sbTemperatureState(z, t) {
+  var m = Math.max.apply(null, z);
+  var e = z.map(function (v) { return Math.exp(t === 1 ? v - m : (v - m) / t); });
+  var s = 0;
+  e.forEach(function (v) { s += v; });
+  var p = e.map(function (v) { return v / s; });
+  var h = 0;
+  p.forEach(function (v) { if (v > 0) { h += v * Math.log(v); } });
+  return {p: p, shown: p.map(function (v) { return sbFormat(v, 4); }), h: sbFormat(-h, 3)};
+}
+"""
+
 _SCRIPT = """
 (function () {
   var root = document.getElementById(%(id)s);
   if (!root) { return; }
+%(format)s%(core)s
   var z = JSON.parse(root.getAttribute("data-logits"));
+  var temps = JSON.parse(root.getAttribute("data-temperatures"));
   var slider = root.querySelector("input[type=range]");
-  var tOut = root.querySelector(".sb-t");
-  var hOut = root.querySelector(".sb-h");
   var bars = root.querySelectorAll(".sb-bar");
   var vals = root.querySelectorAll(".sb-p");
+  var note = root.querySelector(".sb-needs-js");
+  if (note) { note.parentNode.removeChild(note); }
   function update() {
-    var t = Math.pow(10, parseFloat(slider.value));
-    var m = Math.max.apply(null, z);
-    var e = z.map(function (v) { return Math.exp((v - m) / t); });
-    var s = e.reduce(function (a, b) { return a + b; }, 0);
-    var h = 0;
-    e.forEach(function (v, i) {
-      var p = v / s;
-      if (p > 0) { h -= p * Math.log(p); }
+    var label = temps[parseInt(slider.value, 10)];
+    var st = sbTemperatureState(z, parseFloat(label));
+    st.p.forEach(function (p, i) {
       bars[i].style.width = (100 * p).toFixed(1) + "%%";
-      vals[i].textContent = p.toFixed(3);
+      vals[i].textContent = st.shown[i];
     });
-    tOut.textContent = t.toFixed(2);
-    hOut.textContent = h.toFixed(3);
-    slider.setAttribute("aria-valuetext", "temperature " + t.toFixed(2));
+    root.querySelector(".sb-t").textContent = label;
+    root.querySelector(".sb-h").textContent = st.h;
+    slider.setAttribute("aria-valuetext", "temperature " + label);
   }
   slider.addEventListener("input", update);
   update();
@@ -262,12 +463,21 @@ _SCRIPT = """
 
 
 def temperature_explorer_html(
-    logits: Any, /, *, labels: Sequence[str] | None = None, element_id: str = "sb-temperature"
+    logits: Any,
+    /,
+    *,
+    labels: Sequence[str] | None = None,
+    element_id: str = "sb-temperature",
+    temperatures: Sequence[float] = TEMPERATURES,
 ) -> TemperatureExplorerHTML:
     """A self-contained HTML slider for the temperature, computed in the reader's browser.
 
-    The slider spans T from 0.05 to 20 on a log scale. The script uses the same max-shifted
-    formula as :func:`softmax_bottleneck.softmax` and loads nothing from the network.
+    The slider steps through `temperatures` (by default :data:`TEMPERATURES`, 0.05 to 20 on a
+    roughly logarithmic scale that lands exactly on 0.5, 1, 2, ...). Probabilities are shown
+    with four decimals and the entropy with three, rounded as Python's ``f"{x:.4f}"`` does, so
+    they read as the chapter's printed table. The script uses the same max-shifted formula as
+    :func:`softmax_bottleneck.softmax`, loads nothing from the network and takes its colours
+    from the page's theme (light or dark).
 
     Parameters
     ----------
@@ -277,6 +487,8 @@ def temperature_explorer_html(
         One name per class.
     element_id : str, default "sb-temperature"
         The HTML id of the explorer (letters, digits, '-' and '_'); unique per page.
+    temperatures : sequence of float, default TEMPERATURES
+        The slider's stops, positive; it starts at 1 if 1 is among them, else at the middle.
 
     Returns
     -------
@@ -292,36 +504,44 @@ def temperature_explorer_html(
     --------
     >>> from softmax_bottleneck.explore import temperature_explorer_html
     >>> page = temperature_explorer_html([2.0, 1.0, 0.5])
-    >>> "0.629" in page.html      # softmax([2, 1, 0.5]) at T = 1, shown without JavaScript
+    >>> "0.6285" in page.html      # softmax([2, 1, 0.5]) at T = 1, shown without JavaScript
     True
     """
     z = _check_logits_vector(logits)
     names = _check_labels(labels, z.size)
-    if not element_id or not all(c.isalnum() or c in "-_" for c in element_id):
-        raise ValueError(
-            f"Expected `element_id` to use letters, digits, '-' and '_' only, got {element_id!r}"
-        )
-    p = softmax(z)
+    _check_element_id(element_id)
+    temps = [check_positive_number(t, "temperatures") for t in temperatures]
+    if not temps:
+        raise ValueError("Expected `temperatures` to hold at least one temperature, got none")
+    i0 = temps.index(1.0) if 1.0 in temps else len(temps) // 2
+    t0 = temps[i0]
+    p = softmax(z, temperature=t0)
     rows = []
     for name, pi in zip(names, p, strict=True):
         rows.append(
             '<div style="display:flex;align-items:center;gap:0.5em;margin:2px 0">'
-            f'<span style="width:7em;text-align:right">{html.escape(name)}</span>'
-            '<span style="flex:1;background:#eee;height:1.1em;position:relative">'
-            f'<span class="sb-bar" style="display:block;height:100%;width:{100 * pi:.1f}%;'
+            f'<span style="min-width:4em;text-align:right">{html.escape(name)}</span>'
+            '<span class="sb-track">'
+            f'<span class="sb-bar sb-fill" style="width:{100 * pi:.1f}%;'
             f'background:{PALETTE["blue"]}"></span></span>'
-            f'<span class="sb-p" style="width:3.5em;font-family:monospace">{pi:.3f}</span></div>'
+            f'<span class="sb-p sb-num">{format_fixed(pi, 4)}</span></div>'
         )
-    logits_json = html.escape(json.dumps([float(v) for v in z]), quote=True)
+    labels_t = [_format_t(t) for t in temps]
     markup = (
-        f'<div class="sb-explorer" id="{element_id}" data-logits="{logits_json}" '
-        'style="max-width:36em;border:1px solid #ccc;border-radius:6px;padding:0.8em">'
-        f'<label for="{element_id}-slider">Temperature T = <b class="sb-t">1.00</b></label>'
-        f'<input id="{element_id}-slider" type="range" min="-1.3" max="1.3" step="0.01" '
-        'value="0" style="width:100%" aria-valuetext="temperature 1.00">'
+        _STYLE
+        + f'<div class="sb-explorer" id="{element_id}" data-logits="{_data_attr([float(v) for v in z])}" '
+        f'data-temperatures="{_data_attr(labels_t)}">'
+        f'<label for="{element_id}-slider">Temperature T = <b class="sb-t">{labels_t[i0]}</b>'
+        "</label>"
+        f'<input id="{element_id}-slider" type="range" min="0" max="{len(temps) - 1}" step="1" '
+        f'value="{i0}" aria-valuetext="temperature {labels_t[i0]}">'
+        f'<div class="sb-scale sb-muted"><span>{labels_t[0]}</span>'
+        f"<span>(log scale)</span><span>{labels_t[-1]}</span></div>"
         + "".join(rows)
-        + '<p style="margin:0.4em 0 0">Entropy: <b class="sb-h">'
-        f"{entropy(p):.3f}</b> nats (maximum log K = {math.log(z.size):.3f})</p></div>"
-        f"<script>{_SCRIPT % {'id': json.dumps(element_id)}}</script>"
+        + f'<p>Entropy: <b class="sb-h sb-num">{format_fixed(entropy(p), 3)}</b> nats '
+        f"(maximum log K = {format_fixed(math.log(z.size), 3)})</p>"
+        + _needs_js(f"T = {labels_t[i0]}")
+        + "</div>"
+        f"<script>{_SCRIPT % {'id': json.dumps(element_id), 'format': _JS_FORMAT % {}, 'core': _JS_TEMPERATURE}}</script>"
     )
     return TemperatureExplorerHTML(markup)
