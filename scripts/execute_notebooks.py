@@ -3,8 +3,9 @@
 Usage: python scripts/execute_notebooks.py book/01-softmax/what-softmax-is.ipynb [...]
 
 Each notebook runs top to bottom in a fresh kernel from its own folder. Volatile metadata is
-dropped afterwards: cell timings, and saved widget state (the website must not load widget
-JavaScript from a CDN, and model ids are random). Strict nbval (`make test`) then checks that
+dropped afterwards: cell timings, saved widget state and widget views (the website must not
+load widget JavaScript from a CDN, model ids are random, and a stored view shows "model not
+found" in JupyterLab). Strict nbval (`make test`) then checks that
 a fresh run reproduces every stored output.
 """
 
@@ -33,6 +34,11 @@ def execute(path: Path, timeout: int = 600) -> float:
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        # A stored widget view points at a model that exists only in the live kernel: opened
+        # later, JupyterLab shows "Error displaying widget: model not found". The explorers'
+        # plain-text form (a sentence saying the widget needs a running kernel) is kept.
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return elapsed
