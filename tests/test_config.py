@@ -77,6 +77,9 @@ def test_notebook_is_stored_executed_without_errors(path):
             if out.output_type == "stream":
                 assert out.name == "stdout", f"stderr output in a stored cell: {out.text[:200]}"
     assert "widgets" not in nb.metadata, "saved widget state would need a CDN on the website"
+    views = [out for cell in code for out in cell.outputs
+             if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
+    assert not views, "a stored widget view shows 'model not found' in JupyterLab"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
