@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, TypeGuard, overload
 
 import numpy as np
 
@@ -20,6 +20,22 @@ if TYPE_CHECKING:
     from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+def is_integer(value: object) -> TypeGuard[int | np.integer[Any]]:
+    """True for an int or a NumPy integer, False for a bool (``numbers.Integral`` without bool).
+
+    A `TypeGuard`, which narrows only when it holds: checking an ``int`` parameter with
+    ``isinstance(value, numbers.Integral)`` instead makes the type checker believe the rest of
+    the function unreachable (typeshed does not register int as an Integral), so it would
+    silently stop checking there.
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> TypeGuard[float | np.integer[Any] | np.floating[Any]]:
+    """True for an int, a float or a NumPy real number, False for a bool (see `is_integer`)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def is_torch_tensor(x: object) -> TypeIs[torch.Tensor]:
@@ -70,18 +86,19 @@ def as_float64_numpy(x: TensorLike, name: str) -> tuple[FloatArray, float]:
     device, are detached and converted; integer and boolean input counts as exact (epsilon of
     float64). The epsilon lets a caller scale a tolerance to the precision the data came in.
     """
-    arr = as_float_array(x, name)
-    if is_torch_tensor(arr):
+    if is_torch_tensor(x):
         import torch
 
-        eps = float(torch.finfo(arr.dtype).eps)
-        return arr.detach().to(device="cpu", dtype=torch.float64).numpy(), eps
+        t = as_float_array(x, name)
+        eps = float(torch.finfo(t.dtype).eps)
+        return t.detach().to(device="cpu", dtype=torch.float64).numpy(), eps
+    arr = as_float_array(x, name)
     return arr.astype(np.float64, copy=False), float(np.finfo(arr.dtype).eps)
 
 
 def check_axis(axis: object, ndim: int, name: str = "axis") -> int:
     """Return `axis` as a non-negative index into `ndim` dimensions, or raise."""
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+    if not is_integer(axis):
         raise TypeError(f"Expected `{name}` to be an integer, got {axis!r}")
     axis = int(axis)
     if not -ndim <= axis < ndim:
@@ -114,7 +131,7 @@ def check_class_axis(x: Array, axis: object, name: str = "x") -> int:
 
 def check_positive_number(value: object, name: str) -> float:
     """Return `value` as a float if it is a positive finite real number, or raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"Expected `{name}` to be a positive finite number, got {value!r}")
     number = float(value)
     if not (math.isfinite(number) and number > 0):  # math, not NumPy: torch.compile traces it
@@ -136,7 +153,7 @@ def check_rng(rng: SeedLike) -> np.random.Generator:
         return rng
     if rng is None:
         return np.random.default_rng()
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):  # int, np.int64, ...
+    if is_integer(rng):  # int, np.int64, ...
         return np.random.default_rng(int(rng))
     raise TypeError(f"Expected `rng` to be an int, None or numpy.random.Generator, got {rng!r}")
 
@@ -144,14 +161,14 @@ def check_rng(rng: SeedLike) -> np.random.Generator:
 def check_ignore_index(ignore_index: object) -> None:
     """Raise unless `ignore_index` is None or an integer."""
     if ignore_index is not None and (
-        isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral)
+        not is_integer(ignore_index)
     ):
         raise TypeError(f"Expected `ignore_index` to be an integer or None, got {ignore_index!r}")
 
 
 def check_label_smoothing(label_smoothing: object) -> float:
     """Return `label_smoothing` as a float in [0, 1], or raise."""
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+    if not is_real(label_smoothing):
         raise TypeError(
             f"Expected `label_smoothing` to be a number in [0, 1], got {label_smoothing!r}"
         )

@@ -16,13 +16,12 @@ from an explicit ``rng``.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from ._typing import ArrayLike, FloatArray, NDArray, SeedLike
-from ._validation import check_rng
+from ._validation import check_rng, is_integer, is_real
 
 __all__ = [
     "gaussian_mixture_samples",
@@ -111,13 +110,13 @@ def mixup(
         raise ValueError(f"Expected `X` to hold at least one example, got shape {X.shape}")
     if X.dtype.kind not in "iuf":
         raise TypeError(f"Expected `X` to hold real numbers, got dtype {X.dtype}")
-    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
+    if not is_integer(n_classes):
         raise TypeError(f"Expected `n_classes` to be an integer, got {n_classes!r}")
     if y.shape != (X.shape[0],) or y.dtype.kind not in "iu":
         raise ValueError(f"Expected `y` to be {X.shape[0]} integer labels, got shape {y.shape}")
     if y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f"Expected labels of `y` in [0, {n_classes - 1}]")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+    if not is_real(alpha):
         raise TypeError(f"Expected `alpha` to be a positive number, got {alpha!r}")
     if not (np.isfinite(alpha) and alpha > 0):
         raise ValueError(f"Expected `alpha` to be a positive finite number, got {alpha!r}")
@@ -137,7 +136,7 @@ def mixup(
 
 def _images(X: ArrayLike, side: object) -> tuple[FloatArray, int, tuple[int, ...]]:
     """Validate a batch of flat (or square) images; return it as (n, side, side) float."""
-    if isinstance(side, bool) or not isinstance(side, numbers.Integral) or side < 1:
+    if not is_integer(side) or side < 1:
         raise TypeError(f"Expected `side` to be a positive integer, got {side!r}")
     X = np.asarray(X)
     if X.dtype.kind not in "iuf":
@@ -154,7 +153,7 @@ def _images(X: ArrayLike, side: object) -> tuple[FloatArray, int, tuple[int, ...
 
 
 def _check_range(value: object, name: str, *, low: float, high: float = np.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"Expected `{name}` to be a number, got {value!r}")
     value = float(value)
     if not (low <= value <= high):
@@ -250,7 +249,7 @@ def random_shift(
     ((1, 64), True)
     """
     imgs, side, shape = _images(X, side)
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral):
+    if not is_integer(max_pixels):
         raise TypeError(f"Expected `max_pixels` to be an integer, got {max_pixels!r}")
     if not 0 <= max_pixels < side:
         raise ValueError(f"Expected `max_pixels` in [0, {side - 1}], got {max_pixels!r}")
@@ -298,7 +297,7 @@ def random_crop(
     from scipy import ndimage
 
     imgs, side, shape = _images(X, side)
-    if isinstance(crop, bool) or not isinstance(crop, numbers.Integral):
+    if not is_integer(crop):
         raise TypeError(f"Expected `crop` to be an integer, got {crop!r}")
     if not 1 <= crop <= side:
         raise ValueError(f"Expected `crop` in [1, {side}], got {crop!r}")
@@ -509,7 +508,7 @@ def token_swap(text: str, /, *, n_swaps: int = 1, rng: SeedLike = None) -> str:
     ['is', 'name', 'what', 'your']
     """
     tokens = _tokens(text)
-    if isinstance(n_swaps, bool) or not isinstance(n_swaps, numbers.Integral):
+    if not is_integer(n_swaps):
         raise TypeError(f"Expected `n_swaps` to be an integer, got {n_swaps!r}")
     if n_swaps < 0:
         raise ValueError(f"Expected `n_swaps` >= 0, got {n_swaps!r}")
@@ -534,7 +533,7 @@ def token_insertion(
     vocab = list(vocabulary) if not isinstance(vocabulary, str) else [vocabulary]
     if not vocab or not all(isinstance(v, str) for v in vocab):
         raise ValueError("Expected `vocabulary` to be a non-empty sequence of str")
-    if isinstance(n_insertions, bool) or not isinstance(n_insertions, numbers.Integral):
+    if not is_integer(n_insertions):
         raise TypeError(f"Expected `n_insertions` to be an integer, got {n_insertions!r}")
     if n_insertions < 0:
         raise ValueError(f"Expected `n_insertions` >= 0, got {n_insertions!r}")
@@ -617,7 +616,7 @@ def gaussian_mixture_samples(
         raise ValueError(f"Expected `y` to be {X.shape[0]} integer labels, got shape {y.shape}")
     if not isinstance(n_samples, dict):
         raise TypeError(f"Expected `n_samples` to be a dict of class -> count, got {n_samples!r}")
-    if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral):
+    if not is_integer(n_components):
         raise TypeError(f"Expected `n_components` to be an integer, got {n_components!r}")
     if n_components < 1:
         raise ValueError(f"Expected `n_components` >= 1, got {n_components!r}")
@@ -625,7 +624,7 @@ def gaussian_mixture_samples(
     gen = check_rng(rng)
     X_parts, y_parts = [np.empty((0, X.shape[1]))], [np.empty(0, dtype=np.int64)]
     for c, count in n_samples.items():
-        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+        if not is_integer(count) or count < 0:
             raise ValueError(
                 f"Expected a non-negative integer count for class {c!r}, got {count!r}"
             )

@@ -11,7 +11,6 @@ Both return a :class:`Dataset`, and both are deterministic for a given ``rng``.
 
 from __future__ import annotations
 
-import numbers
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._typing import ArrayLike, IntArray, NDArray, SeedLike
-from ._validation import check_choice, check_positive_number, check_rng
+from ._validation import check_choice, check_positive_number, check_rng, is_integer
 
 __all__ = [
     "Dataset",
@@ -62,7 +61,7 @@ class Dataset:
 
 
 def _check_int(value: object, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"Expected `{name}` to be an integer >= {minimum}, got {value!r}")
     if int(value) < minimum:
         raise ValueError(f"Expected `{name}` to be an integer >= {minimum}, got {value!r}")

@@ -21,7 +21,6 @@ and ``loss="mse"`` regresses softmax probabilities on one-hot targets.
 from __future__ import annotations
 
 import contextlib
-import numbers
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._typing import ArrayLike, FloatArray, IntArray, NDArray, SeedLike
-from ._validation import check_choice, check_positive_number, check_rng
+from ._validation import check_choice, check_positive_number, check_rng, is_integer, is_real
 
 if TYPE_CHECKING:
     import torch
@@ -68,7 +67,7 @@ class History:
 
 
 def _check_nonneg(value: object, name: str, *, below_one: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"Expected `{name}` to be a non-negative number, got {value!r}")
     number = float(value)
     upper_ok = number < 1 if below_one else np.isfinite(number)
@@ -79,7 +78,7 @@ def _check_nonneg(value: object, name: str, *, below_one: bool = False) -> float
 
 
 def _check_count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"Expected `{name}` to be a positive integer, got {value!r}")
     if int(value) < 1:
         raise ValueError(f"Expected `{name}` to be a positive integer, got {value!r}")

@@ -7,10 +7,9 @@ state is left exactly as it was.
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
-from .._validation import check_choice
+from .._validation import check_choice, is_integer
 from .digits import MLP, SmallCNN, SoftmaxRegression
 
 if TYPE_CHECKING:
@@ -85,10 +84,11 @@ def build_model(
 
     check_choice(name, "name", MODELS)
     check_choice(dtype, "dtype", DTYPES)
-    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral):
+    if not is_integer(rng):
         raise TypeError(f"Expected `rng` to be an integer seed, got {rng!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(rng))
+        model: nn.Module
         if name == "softmax":
             model = SoftmaxRegression(n_features, n_classes)
         elif name == "mlp":

@@ -22,7 +22,6 @@ so it can be evaluated (perplexity) as well as trained.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,6 +29,7 @@ import torch
 from torch import nn
 
 from .._typing import ArrayLike
+from .._validation import is_integer
 from .adaptive import AdaptiveOutput, _check_int, _check_target
 
 __all__ = ["HierarchicalSoftmax", "frequency_cutoffs"]
@@ -167,7 +167,7 @@ class HierarchicalSoftmax(nn.Module):
         cuts = list(cutoffs) if isinstance(cutoffs, Sequence) else None
         if (
             not cuts
-            or any(isinstance(c, bool) or not isinstance(c, numbers.Integral) for c in cuts)
+            or any(not is_integer(c) for c in cuts)
             or cuts != sorted(set(cuts))
             or cuts[0] < 1
             or cuts[-1] > n_classes - 1
