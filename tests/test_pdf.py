@@ -116,3 +116,43 @@ def test_pdf_has_math_and_figures(pdf):
                   for _ in re.finditer(r"<img ", print_book._ARTICLE.search(
                       (SITE / f"{doc}.html").read_text("utf-8")).group(1)))
     assert len(images) >= figures * 0.9, f"{len(images)} images in the PDF, {figures} on the site"
+
+
+def _article(docname: str) -> str:
+    return print_book._ARTICLE.search((SITE / f"{docname}.html").read_text("utf-8")).group(1)
+
+
+def _plain(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def test_results_tables_are_whole_in_the_pdf(text):
+    """Every cell of every results table (softmax_bottleneck.tables.Table) is in the PDF."""
+    squashed = _squash(text)
+    n_tables, cut = 0, []
+    for doc in print_book.toc_pages():
+        for table in re.findall(r'<table class="sb-table">(.*?)</table>', _article(doc), re.S):
+            n_tables += 1
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+                for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S):
+                    chunks = [c for c in re.split(r"[^\x21-\x7e]", _squash(_plain(cell)))
+                              if len(c) >= 3]
+                    if not all(c in squashed for c in chunks):
+                        cut.append(f"{doc}: {_plain(cell)[:60]}")
+    assert n_tables >= 10, f"only {n_tables} results tables in the book"
+    assert not cut, "table cells missing from the PDF:\n" + "\n".join(cut[:20])
+
+
+def test_figure_numbers_and_captions_are_in_the_pdf(text):
+    squashed = _squash(text)
+    captions = []
+    for doc in print_book.toc_pages():
+        for number, caption in re.findall(
+                r'<span class="caption-number">(.*?)</span>\s*<span class="caption-text">(.*?)</span>',
+                _article(doc), re.S):
+            if _plain(number).startswith("Fig"):
+                captions.append((doc, _plain(number), _plain(caption)))
+    assert len(captions) >= 10, f"only {len(captions)} numbered figures in the book"
+    missing = [f"{doc}: {number}" for doc, number, caption in captions
+               if _squash(number + " " + " ".join(caption.split()[:6])) not in squashed]
+    assert not missing, "figure captions missing from the PDF: " + ", ".join(missing[:20])

@@ -433,3 +433,157 @@ def test_chapter_has_colab_and_download_buttons(browser, server, rel):
         assert not problems, "; ".join(problems)
     finally:
         page.close()
+
+
+# --- Results tables and figures (issue 12, points 3 and 4) -------------------------------------
+
+
+def _notebook_pages(predicate) -> list[str]:
+    """Chapter pages whose notebook satisfies `predicate(nb)` (e.g. shows a results table)."""
+    if not (SITE / "index.html").is_file():
+        return []
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import json
+
+    from toc_notebooks import toc_notebooks
+
+    pages = []
+    for nb in toc_notebooks(ROOT):
+        if predicate(json.loads(nb.read_text("utf-8"))):
+            pages.append(nb.relative_to(ROOT).with_suffix(".html").as_posix())
+    return pages
+
+
+def _shows_results_tables(nb) -> bool:
+    return any("sb-table" in "".join(out.get("data", {}).get("text/html", ""))
+               for cell in nb["cells"] if cell["cell_type"] == "code"
+               for out in cell.get("outputs", []))
+
+
+def _captions_figures(nb) -> bool:
+    return any("figure" in cell["metadata"].get("mystnb", {}) for cell in nb["cells"])
+
+
+_TABLES = """() => Array.from(document.querySelectorAll('article table.sb-table')).map((t) => {
+    const frame = t.closest('.sb-table-frame, .pst-scrollable-table-container');
+    const f = frame ? frame.getBoundingClientRect() : null;
+    const num = t.querySelector('tbody td.sb-num');
+    return {
+        caption: (t.caption ? t.caption.innerText : '').trim(),
+        heads: t.querySelectorAll('thead th').length,
+        rows: t.querySelectorAll('tbody tr').length,
+        frame: !!frame,
+        left: f ? f.left : null, right: f ? f.right : null,
+        overflows: frame ? frame.scrollWidth > frame.clientWidth + 1 : false,
+        cue: frame ? frame.classList.contains('sb-scrolls') : false,
+        numbers: num ? getComputedStyle(num).textAlign : 'right',
+    };
+})"""
+
+# Output blocks that still print an aligned text table ("a | b | c" on two or more lines).
+_TEXT_TABLES = """() => Array.from(document.querySelectorAll('article .cell_output pre'))
+    .filter(pre => pre.innerText.split('\\n').filter(l => /\\S \\| \\S.* \\| /.test(l)).length >= 2)
+    .map(pre => pre.innerText.slice(0, 60))"""
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("rel", _notebook_pages(_shows_results_tables))
+def test_results_are_real_tables_that_fit_or_scroll_in_a_frame(chromium, server, rel, viewport):
+    page, problems, _ = _open(chromium[viewport], f"{server}/{rel}")
+    try:
+        where = f"{rel} ({viewport})"
+        width = page.evaluate("() => window.innerWidth")
+        tables = page.evaluate(_TABLES)
+        assert tables, f"{where}: no results table (table.sb-table)"
+        for t in tables:
+            name = f"{where}, table {t['caption']!r}"
+            assert t["heads"] >= 2 and t["rows"] >= 1, f"{name}: no header row or no body"
+            assert t["frame"], f"{name}: not in a frame"
+            assert t["left"] >= -1 and t["right"] <= width + 1, f"{name}: its frame is off screen"
+            assert not t["overflows"] or t["cue"], f"{name}: scrolls without a visible cue"
+            assert t["numbers"] == "right", f"{name}: numbers are not right-aligned"
+        assert not page.evaluate(_TEXT_TABLES), f"{where}: a results table is still printed text"
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
+
+
+_FIGURES = """() => Array.from(document.querySelectorAll('article .cell_output img')).map((img) => {
+    const figure = img.closest('figure');
+    const number = figure && figure.querySelector('figcaption .caption-number');
+    const text = figure && figure.querySelector('figcaption .caption-text');
+    return {
+        src: img.getAttribute('src'),
+        number: number ? number.innerText.trim() : '',
+        caption: text ? text.innerText.trim() : '',
+        id: figure ? figure.id : '',
+        alt: (img.getAttribute('alt') || '').trim(),
+        zoom: !!img.closest('a.sb-zoom'),
+        natural: img.naturalWidth,
+        // myst-nb writes the display size of a 2x PNG into the style (from the output's metadata)
+        shown: parseFloat(img.style.width) || Number(img.getAttribute('width')) || img.naturalWidth,
+        ratio: img.getBoundingClientRect().height > 0 ? (img.getBoundingClientRect().width / img.getBoundingClientRect().height) / (img.naturalWidth / img.naturalHeight) : 1,
+    };
+})"""
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("rel", _notebook_pages(_captions_figures))
+def test_figures_are_numbered_captioned_sharp_and_zoomable(chromium, server, rel, viewport):
+    page, problems, _ = _open(chromium[viewport], f"{server}/{rel}")
+    try:
+        figures = page.evaluate(_FIGURES)
+        assert figures, f"{rel}: no figures"
+        numbers = []
+        for f in figures:
+            name = f"{rel} ({viewport}): {f['src']}"
+            assert re.fullmatch(r"Fig\. [0-9A-Z]+\.\d+", f["number"]), f"{name}: number {f['number']!r}"
+            assert len(f["caption"]) > 20, f"{name}: no caption"
+            assert f["id"].startswith("fig-"), f"{name}: the figure has no name to cite"
+            assert f["alt"], f"{name}: no alt text"
+            assert f["zoom"], f"{name}: does not open at full size"
+            # "retina" PNGs: twice the pixels of the size they are shown at
+            assert f["natural"] >= 1.9 * f["shown"], f"{name}: {f['natural']} px shown at {f['shown']}"
+            assert abs(f["ratio"] - 1) < 0.02, f"{name}: shown with a distorted aspect ratio"
+            numbers.append(f["number"])
+        assert len(set(numbers)) == len(numbers), f"{rel}: repeated figure numbers {numbers}"
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()
+
+
+_LIGHTBOX = "dialog.sb-lightbox"
+
+
+def test_figure_opens_full_size_on_tap_and_from_the_keyboard(chromium, server):
+    pages = _notebook_pages(_captions_figures)
+    assert pages, "no chapter with captioned figures"
+    page, problems, _ = _open(chromium["phone"], f"{server}/{pages[0]}")
+    try:
+        link = page.locator("article a.sb-zoom").first
+        link.scroll_into_view_if_needed()
+        shown = link.locator("img").evaluate("img => img.getBoundingClientRect().width")
+        link.tap()
+        page.wait_for_function(f"() => document.querySelector('{_LIGHTBOX}')?.open")
+        big = page.locator(f"{_LIGHTBOX} img")
+        page.wait_for_function(f"() => document.querySelector('{_LIGHTBOX} img').complete")
+        full = big.evaluate("img => img.getBoundingClientRect().width")
+        assert full > 1.5 * shown, f"the figure opened at {full} px, not larger than its {shown} px"
+        assert big.get_attribute("alt"), "the full-size image lost its alt text"
+        assert page.evaluate("() => document.activeElement.classList.contains('sb-lightbox-close')")
+        page.keyboard.press("Escape")
+        page.wait_for_function(f"() => !document.querySelector('{_LIGHTBOX}').open")
+        assert page.evaluate("() => document.activeElement.classList.contains('sb-zoom')"), (
+            "focus did not return to the figure"
+        )
+        # Keyboard: Enter on the focused figure opens it, the close button closes it.
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => document.querySelector('{_LIGHTBOX}').open")
+        page.locator(".sb-lightbox-close").click()
+        page.wait_for_function(f"() => !document.querySelector('{_LIGHTBOX}').open")
+        # Without the script the link itself leads to the image file.
+        response = page.request.get(link.evaluate("a => a.href"))
+        assert response.ok and response.headers["content-type"].startswith("image/")
+        assert not problems, "; ".join(problems)
+    finally:
+        page.close()

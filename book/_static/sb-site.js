@@ -11,10 +11,11 @@
  *    text they show; the sidebar's expand arrows get a name; the bibliography's citation list
  *    drops a list role whose children are not list items.
  * 4. Figures open at full size: every figure image of a chapter becomes a link to the image
- *    file (class `sb-zoom`; it works without script, in a new tab, and from the keyboard). A
- *    plain tap, click or Enter opens it in a dialog (`dialog.sb-lightbox`) at its natural size,
- *    scrollable and pinch-zoomable on a phone; Escape, the close button or a tap on the
- *    backdrop closes it and focus returns to the figure.
+ *    file (class `sb-zoom`; Sphinx's own `a.image-reference` where there is one; it works
+ *    without script, in a new tab, and from the keyboard). A plain tap, click or Enter opens it
+ *    in a dialog (`dialog.sb-lightbox`) at the figure's own size (the 2x PNG's pixels make it
+ *    sharp when zoomed), scrollable and pinch-zoomable on a phone; Escape, the close button or
+ *    a tap on the backdrop closes it and focus returns to the figure.
  */
 (function () {
   "use strict";
@@ -115,6 +116,10 @@
     const img = lightbox.querySelector("img");
     img.src = link.href;
     img.alt = source ? source.alt : "";
+    // The figure's own size (a 2x PNG is shown at half its pixels), not the column's: on a
+    // phone that is about twice the screen width, so its text reads at its natural size.
+    const own = source && (parseFloat(source.style.width) || Number(source.getAttribute("width")));
+    img.style.width = own ? own + "px" : "";
     lightbox.sbOpener = link;
     lightbox.showModal();
     lightbox.querySelector(".sb-lightbox-close").focus();
@@ -123,16 +128,22 @@
 
   function zoomableFigures() {
     document.querySelectorAll(".bd-article figure img, .bd-article .cell_output img").forEach(function (img) {
-      if (img.closest("a") || img.closest(".sb-lightbox")) return;
-      const link = document.createElement("a");
-      link.className = "sb-zoom";
-      link.href = img.currentSrc || img.src;
+      if (img.closest(".sb-lightbox") || img.closest("a.sb-zoom")) return;
+      // Sphinx already links an image shown below its natural size to the file
+      // (a.image-reference); any other link (to elsewhere) is left alone.
+      let link = img.closest("a");
+      if (link && !link.classList.contains("image-reference")) return;
+      if (!link) {
+        link = document.createElement("a");
+        link.href = img.currentSrc || img.src;
+        img.parentElement.insertBefore(link, img);
+        link.appendChild(img);
+      }
+      link.classList.add("sb-zoom");
       const figure = img.closest("figure");
       const number = figure && figure.querySelector(".caption-number");
       const what = number ? number.textContent.trim() : "figure";
       link.setAttribute("aria-label", "Open " + what + " at full size" + (img.alt ? ": " + img.alt : ""));
-      img.parentElement.insertBefore(link, img);
-      link.appendChild(img);
       link.addEventListener("click", function (event) {
         if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
         if (openLightbox(link)) event.preventDefault();
