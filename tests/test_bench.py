@@ -48,6 +48,8 @@ def test_cli_writes_json_with_the_documented_fields(tmp_path, capsys):
     assert {"machine", "versions", "date", "rows"} <= set(result)
     assert result["versions"]["torch"]
     assert result["machine"]["torch_threads"] == 1
+    load = result["load_average"]  # None only where the platform has no load average
+    assert set(load) == {"before", "after"} and (load["before"] is None or len(load["before"]) == 3)
     kernels = {r["kernel"] for r in result["rows"]}
     assert kernels == {"softmax_cpu", "torch.softmax", "copy"}
     for row in result["rows"]:

@@ -507,3 +507,66 @@ def test_logsumexp_of_empty_axis_is_minus_inf():
     assert float(sb.logsumexp(np.zeros(0))) == float(scipy.special.logsumexp(np.zeros(0)))
     with pytest.raises(ValueError, match="at least one class"):
         sb.softmax(np.zeros((2, 0)))
+
+
+# --- the eager fast path of the torch routines (issue 13: speed) -------------------------
+
+
+def test_torch_makes_special_rows_entirely_nan():
+    """The fast path calls torch.(log_)softmax and looks only at each row's first entry to find
+    the rows the rules fix. That relies on PyTorch making *every* entry of a row NaN when the
+    row holds NaN or +inf or is all -inf: checked here, with the special value in any column."""
+    inf, nan = float("inf"), float("nan")
+    for f in (torch.softmax, torch.log_softmax):
+        for dtype in (torch.float32, torch.float64):
+            for k in (2, 3, 17, 1000):
+                for special in ([inf], [nan], [inf, inf], [inf, nan]):
+                    for col in (0, 1, k - 1):
+                        x = torch.randn(4, k, dtype=dtype)
+                        x[1, col:col + len(special)] = torch.tensor(special[: k - col], dtype=dtype)
+                        assert f(x, -1)[1].isnan().all()
+                x = torch.randn(4, k, dtype=dtype)
+                x[2] = -inf
+                assert f(x, -1)[2].isnan().all()
+
+
+@pytest.mark.parametrize("f", [sb.softmax, sb.log_softmax])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_torch_fast_and_exact_paths_agree(f, dtype):
+    """Every special row, in any column, gives what the branch-free (compile) routine gives,
+    whether the fast path keeps torch's result or redoes it; ordinary input matches torch."""
+    import importlib
+
+    mod = importlib.import_module("softmax_bottleneck.softmax")  # the module, not sb.softmax
+
+    exact = {sb.softmax: mod._torch_softmax_exact, sb.log_softmax: mod._torch_log_softmax_exact}[f]
+    ref = {sb.softmax: torch.softmax, sb.log_softmax: torch.log_softmax}[f]
+    inf, nan = float("inf"), float("nan")
+    x = torch.randn(6, 9, dtype=dtype) * 5
+    torch.testing.assert_close(f(x), ref(x, -1), rtol=0, atol=0)  # the fast path is torch's
+    x[0, 4] = inf  # one +inf in the middle: one-hot
+    x[1, :] = -inf
+    x[2, 8] = nan
+    x[3, [2, 7]] = inf
+    x[4, 0] = -inf  # a masked first column is not special
+    for t in (1.0, 0.3, 7.0):
+        torch.testing.assert_close(f(x, temperature=t), exact(x, 1, t), equal_nan=True)
+    assert f(x)[0].tolist()[4] in (1.0, 0.0)
+
+
+def test_logsumexp_keeps_relative_accuracy_near_zero():
+    """scipy gh-18295: LSE([0, -40]) = log1p(e^-40) = 4.248e-18, not 0 (torch gives 0)."""
+    expected = float(np.log1p(np.exp(-40.0)))
+    for x in (np.array([0.0, -40.0]), torch.tensor([0.0, -40.0], dtype=torch.float64),
+              np.array([-40.0, 0.0, -np.inf])):
+        got = float(sb.logsumexp(x))
+        assert got == pytest.approx(expected, rel=4e-16)
+    assert float(sb.logsumexp(np.array([0.0, -40.0]))) == float(
+        scipy.special.logsumexp([0.0, -40.0]))
+    # rows far from 0 and the special rows are unchanged
+    x = np.random.default_rng(0).normal(size=(50, 30)) * 10
+    np.testing.assert_allclose(sb.logsumexp(x), scipy.special.logsumexp(x, axis=-1), rtol=1e-14)
+    np.testing.assert_allclose(sb.logsumexp(torch.tensor(x)).numpy(),
+                               scipy.special.logsumexp(x, axis=-1), rtol=1e-14)
+    # the max term left out once: ties still count
+    assert float(sb.logsumexp([0.0, 0.0])) == pytest.approx(np.log(2.0), rel=1e-15)

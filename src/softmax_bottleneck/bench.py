@@ -16,8 +16,9 @@ Protocol (BLUEPRINT "Performance targets"):
 Throughput is ``(bytes read + bytes written) / time`` with the minimal traffic of the
 operation: read the tensor once and write it once (backward: read two tensors, write one).
 Each row of the JSON has ``kernel``, ``device``, ``dtype``, ``n_rows``, ``n_cols``, ``gbps``,
-``ratio_vs_torch`` (GB/s over PyTorch's GB/s) and ``fraction_of_copy`` (GB/s over the copy's
-GB/s), plus ``seconds``, ``max_rel_err`` (largest relative error on the first rows against
+``ratio_vs_torch`` (speed over PyTorch's: on the CPU the median over repetitions of the ratio
+within each repetition, where the two ran back to back) and ``fraction_of_copy`` (the same
+against the copy), plus ``seconds``, ``max_rel_err`` (largest relative error on the first rows against
 a float64 softmax; backward: largest error over the largest gradient entry) and ``correct``.
 """
 
@@ -116,6 +117,14 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
+def _loadavg() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages (None where the platform has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def _time(fn: Callable[[], Any], sync: Callable[[], None]) -> float:
     sync()
     start = time.perf_counter()
@@ -132,16 +141,31 @@ def _median_times(
     repeats: int,
     sync: Callable[[], None],
     statistic: str = "median",
+    times_out: dict[str, list[float]] | None = None,
 ) -> dict[str, float]:
     """Warm every candidate up once, then alternate them `repeats` times; return medians
-    (or minima, with ``statistic="min"``)."""
+    (or minima, with ``statistic="min"``). The raw times go to `times_out` if given."""
     for fn in candidates.values():
         fn()
     times: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(repeats):
         for name, fn in candidates.items():
             times[name].append(_time(fn, sync))
+    if times_out is not None:
+        times_out.update(times)
     return {name: _STATISTIC[statistic](ts) for name, ts in times.items()}
+
+
+def _paired_ratio(times: dict[str, list[float]], name: str, base: str, statistic: str) -> float:
+    """Speed of `name` over `base` (> 1: faster), summarised over the repetitions' pairs.
+
+    Each repetition timed both back to back, so the two saw the same load on a shared machine;
+    the ratio within a pair cancels most of it, and the median of the pairs' ratios is the
+    protocol's statistic (``statistic="min"``: the ratio of the minima).
+    """
+    if statistic == "min":
+        return min(times[base]) / min(times[name])
+    return statistics.median(b / a for a, b in zip(times[name], times[base], strict=True))
 
 
 def _rows_for(n_cols: int, target_bytes: int, itemsize: int) -> int:
@@ -185,7 +209,8 @@ def _bench_cpu(
             ),
             "copy": lambda x=x, y=y_copy: y.copy_(x),
         }
-        t = _median_times(cands, repeats, lambda: None, statistic)
+        raw: dict[str, list[float]] = {}
+        t = _median_times(cands, repeats, lambda: None, statistic, raw)
         errs = _rel_errors(x, {"softmax_cpu": y_ours, "torch.softmax": y_torch})
         nbytes = 2 * x.numel() * x.element_size()  # read K, write K per row
         gbps = {name: nbytes / sec / 1e9 for name, sec in t.items()}
@@ -199,8 +224,8 @@ def _bench_cpu(
                     "n_cols": n_cols,
                     "seconds": t[name],
                     "gbps": gbps[name],
-                    "ratio_vs_torch": gbps[name] / gbps["torch.softmax"],
-                    "fraction_of_copy": gbps[name] / gbps["copy"],
+                    "ratio_vs_torch": _paired_ratio(raw, name, "torch.softmax", statistic),
+                    "fraction_of_copy": _paired_ratio(raw, name, "copy", statistic),
                     "max_rel_err": errs.get(name, 0.0),
                     "correct": errs.get(name, 0.0) <= REL_TOL,
                 }
@@ -436,6 +461,7 @@ def run(
     repeats = repeats or (3 if quick else 7)
     target = (target_mib or 64) * MIB
     bench = _bench_cpu if device == "cpu" else _bench_cuda
+    load_before = _loadavg()
     result: dict[str, Any] = {
         "machine": _machine(device),
         "versions": _versions(),
@@ -444,11 +470,15 @@ def run(
             "repeats": repeats,
             "tensor_bytes": target,
             "statistic": f"{statistic}, candidates alternated",
+            "ratios": "ratio_vs_torch and fraction_of_copy: median over repetitions of the "
+            "ratio within each repetition (min: ratio of the minima)",
             "traffic": "forward: read + write the tensor once; backward: read two, write one",
             "quick": quick,
         },
         "rows": bench(cols, target, repeats, statistic),
     }
+    # Other jobs on the machine slow every candidate, and unevenly: keep the load with the run.
+    result["load_average"] = {"before": load_before, "after": _loadavg()}
     if memory is not None:
         result["memory"] = _bench_memory(*memory)
     return result

@@ -19,10 +19,12 @@ does not.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from ._typing import Array, TensorLike
 from ._validation import (
     REDUCTIONS,
     as_float_array,
@@ -92,7 +94,10 @@ def _prepare(x: Any, axis: Any, temperature: Any, name: str = "x") -> tuple[Any,
     """Validate the public arguments; return (x in compute dtype, axis, dtype, temperature)."""
     x = as_float_array(x, name)
     ax = check_class_axis(x, axis, name)
-    t = check_positive_number(temperature, "temperature")
+    # the default needs no checking (a fast path: these functions are called per batch)
+    t = 1.0 if temperature.__class__ is float and temperature == 1.0 else (
+        check_positive_number(temperature, "temperature")
+    )
     x, dtype = _compute_dtype(x)
     return x, ax, dtype, t
 
@@ -154,9 +159,42 @@ def _np_softmax(x: np.ndarray, axis: int, t: float = 1.0) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def _torch_softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+def _torch_softmax_exact(x: Any, axis: int, t: float = 1.0) -> Any:
     e = _torch_shifted(x, axis, t).exp()
     return e / e.sum(dim=axis, keepdim=True)
+
+
+def _torch_fast(x: Any) -> bool:
+    """True where the eager fast path may run: not while torch.compile traces (the exact
+    routines have no data-dependent branch) and not on meta tensors (no data to look at)."""
+    import torch
+
+    return not torch.compiler.is_compiling() and x.device.type != "meta"
+
+
+def _torch_needs_exact(y: Any, axis: int) -> bool:
+    """Whether ``torch.(log_)softmax``'s output `y` holds a row that the rules may fix.
+
+    PyTorch makes every entry of a row NaN when the row holds NaN or ``+inf`` or is all
+    ``-inf`` (its maximum or sum is NaN, and so is every entry divided by or subtracted from
+    it); ``tests/test_softmax.py`` checks that this still holds. So the sum of the first entry
+    of every row, O(rows) work and no other pass over the data, is NaN exactly when such a row
+    exists, and only those inputs pay for the exact routine.
+    """
+    return math.isnan(y.narrow(axis, 0, 1).sum().item())
+
+
+def _torch_softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+    """``torch.softmax`` (of ``x / t``), redone exactly where a special row or an overflow of
+    ``x / t`` calls for the rules of the module docstring."""
+    import torch
+
+    if not _torch_fast(x):
+        return _torch_softmax_exact(x, axis, t)
+    y = torch.softmax(x if t == 1.0 else x / t, axis)
+    if y.numel() and _torch_needs_exact(y, axis):
+        return _torch_softmax_exact(x, axis, t)
+    return y
 
 
 def _np_log_softmax(x: np.ndarray, axis: int, t: float = 1.0) -> np.ndarray:
@@ -165,9 +203,21 @@ def _np_log_softmax(x: np.ndarray, axis: int, t: float = 1.0) -> np.ndarray:
         return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
-def _torch_log_softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+def _torch_log_softmax_exact(x: Any, axis: int, t: float = 1.0) -> Any:
     s = _torch_shifted(x, axis, t)
     return s - s.exp().sum(dim=axis, keepdim=True).log()
+
+
+def _torch_log_softmax(x: Any, axis: int, t: float = 1.0) -> Any:
+    """``torch.log_softmax`` (of ``x / t``), redone exactly where the rules call for it."""
+    import torch
+
+    if not _torch_fast(x):
+        return _torch_log_softmax_exact(x, axis, t)
+    y = torch.log_softmax(x if t == 1.0 else x / t, axis)
+    if y.numel() and _torch_needs_exact(y, axis):
+        return _torch_log_softmax_exact(x, axis, t)
+    return y
 
 
 def _np_logsumexp(x: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
@@ -177,12 +227,32 @@ def _np_logsumexp(x: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
         out = np.full(shape, -np.inf, dtype=x.dtype)
         return out if keepdims else np.squeeze(out, axis=axis)
     m = np.max(x, axis=axis, keepdims=True)
-    # An infinite maximum cannot be subtracted (inf - inf); shifting by 0 instead gives the
-    # right limits: log(0) = -inf for an all -inf row, +inf for a row holding +inf.
-    m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
-    with np.errstate(divide="ignore"):
-        out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    # An infinite maximum cannot be subtracted (inf - inf); shifting by 0 instead keeps the
+    # arithmetic quiet, and such rows take their limit, m itself, below.
+    finite = np.isfinite(m)
+    shift = np.where(finite, m, 0.0).astype(x.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        e = np.exp(x - shift)
+    # LSE = m + log(1 + sum of the other terms): the maximum's own term is exactly 1, so
+    # leaving one of them out of the sum and using log1p keeps the relative accuracy of
+    # results near 0 (LSE([0, -40]) = 4.25e-18, not 0), as scipy does since gh-18295.
+    np.put_along_axis(e, np.argmax(x, axis=axis, keepdims=True), 0.0, axis=axis)
+    with np.errstate(invalid="ignore"):
+        out = np.where(finite, shift + np.log1p(np.sum(e, axis=axis, keepdims=True)), m)
+    out = out.astype(x.dtype, copy=False)
     return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _torch_logsumexp_exact(x: Any, axis: int) -> Any:
+    """The torch twin of :func:`_np_logsumexp` (keepdims, non-empty axis), branch-free."""
+    import torch
+
+    m = x.amax(dim=axis, keepdim=True).detach()
+    finite = torch.isfinite(m)
+    shift = torch.where(finite, m, torch.zeros_like(m))
+    e = (x - shift).exp()
+    e = e.scatter(axis, x.detach().argmax(dim=axis, keepdim=True), 0.0)  # leave one max out
+    return torch.where(finite, shift + e.sum(dim=axis, keepdim=True).log1p(), m)
 
 
 def _torch_logsumexp(x: Any, axis: int, keepdims: bool) -> Any:
@@ -190,9 +260,14 @@ def _torch_logsumexp(x: Any, axis: int, keepdims: bool) -> Any:
 
     if x.shape[axis] == 0:  # a shape, not data: no graph break
         return torch.logsumexp(x, dim=axis, keepdim=keepdims)  # -inf
-    m = x.amax(dim=axis, keepdim=True)
-    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m)).detach()
-    out = m + (x - m).exp().sum(dim=axis, keepdim=True).log()
+    if _torch_fast(x):
+        out = torch.logsumexp(x, dim=axis, keepdim=True)
+        # torch computes m + log(sum), which rounds 1 + (the rest) and so loses the relative
+        # accuracy of results near 0 (|LSE| < 1); only those inputs pay for the exact route.
+        if out.numel() and bool((out.abs() < 1).any()):
+            out = _torch_logsumexp_exact(x, axis)
+    else:
+        out = _torch_logsumexp_exact(x, axis)
     return out if keepdims else out.squeeze(axis)
 
 
@@ -218,7 +293,7 @@ def _logsumexp(x: Any, axis: int, keepdims: bool) -> Any:
 # Public functions.
 
 
-def softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
+def softmax(x: TensorLike, /, *, axis: int = -1, temperature: float = 1.0) -> Array:
     r"""Turn logits into probabilities: exponentiate, then normalise along `axis`.
 
     .. math::
@@ -275,13 +350,14 @@ def softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
     >>> sb.softmax([2.0, 1.0, 0.1], temperature=10.0).round(4)   # flatter
     array([0.3661, 0.3312, 0.3027])
     """
-    x, ax, dtype, t = _prepare(x, axis, temperature)
-    if is_torch_tensor(x):
-        return _torch_softmax(x, ax, t).to(dtype)
-    return _np_softmax(x, ax, t).astype(dtype, copy=False)
+    xc, ax, dtype, t = _prepare(x, axis, temperature)
+    if is_torch_tensor(xc):
+        y = _torch_softmax(xc, ax, t)
+        return y if y.dtype == dtype else y.to(dtype)
+    return _np_softmax(xc, ax, t).astype(dtype, copy=False)
 
 
-def log_softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
+def log_softmax(x: TensorLike, /, *, axis: int = -1, temperature: float = 1.0) -> Array:
     r"""Log-probabilities of logits: ``z - logsumexp(z)`` along `axis`.
 
     .. math::
@@ -330,13 +406,14 @@ def log_softmax(x: Any, /, *, axis: int = -1, temperature: float = 1.0) -> Any:
     ...     np.log(sb.softmax([1000.0, 0.0]))      # the naive route loses the second entry
     array([  0., -inf])
     """
-    x, ax, dtype, t = _prepare(x, axis, temperature)
-    if is_torch_tensor(x):
-        return _torch_log_softmax(x, ax, t).to(dtype)
-    return _np_log_softmax(x, ax, t).astype(dtype, copy=False)
+    xc, ax, dtype, t = _prepare(x, axis, temperature)
+    if is_torch_tensor(xc):
+        y = _torch_log_softmax(xc, ax, t)
+        return y if y.dtype == dtype else y.to(dtype)
+    return _np_log_softmax(xc, ax, t).astype(dtype, copy=False)
 
 
-def logsumexp(x: Any, /, *, axis: int = -1, keepdims: bool = False) -> Any:
+def logsumexp(x: TensorLike, /, *, axis: int = -1, keepdims: bool = False) -> Array:
     r"""The log of the sum of exponentials along `axis`, without overflow.
 
     .. math::
@@ -378,19 +455,20 @@ def logsumexp(x: Any, /, *, axis: int = -1, keepdims: bool = False) -> Any:
     >>> float(sb.logsumexp([1000.0, 1000.0]))    # = 1000 + log 2
     1000.6931471805599
     """
-    x = as_float_array(x, "x")
-    if x.ndim == 0:
+    xa: Any = as_float_array(x, "x")
+    if xa.ndim == 0:
         raise ValueError("Expected `x` to have at least one dimension, got a 0-d input")
-    ax = check_axis(axis, x.ndim)  # an empty axis is fine: the empty sum gives -inf
+    ax = check_axis(axis, xa.ndim)  # an empty axis is fine: the empty sum gives -inf
     if not isinstance(keepdims, (bool, np.bool_)):
         raise TypeError(f"Expected `keepdims` to be a bool, got {keepdims!r}")
-    x, dtype = _compute_dtype(x)
-    if is_torch_tensor(x):
-        return _torch_logsumexp(x, ax, bool(keepdims)).to(dtype)
-    return _np_logsumexp(x, ax, bool(keepdims)).astype(dtype, copy=False)
+    xa, dtype = _compute_dtype(xa)
+    if is_torch_tensor(xa):
+        y = _torch_logsumexp(xa, ax, bool(keepdims))
+        return y if y.dtype == dtype else y.to(dtype)
+    return _np_logsumexp(xa, ax, bool(keepdims)).astype(dtype, copy=False)
 
 
-def naive_softmax(x: Any, /, *, axis: int = -1) -> Any:
+def naive_softmax(x: TensorLike, /, *, axis: int = -1) -> Array:
     r"""The textbook formula ``exp(z) / sum(exp(z))``, kept to show why it fails.
 
     It is exact in exact arithmetic, but ``exp`` overflows to ``inf`` once a logit passes
@@ -436,7 +514,7 @@ def naive_softmax(x: Any, /, *, axis: int = -1) -> Any:
     return e / _sum(e, ax)
 
 
-def online_softmax(x: Any, /, *, axis: int = -1, block_size: int = 256) -> Any:
+def online_softmax(x: TensorLike, /, *, axis: int = -1, block_size: int = 256) -> Array:
     r"""Softmax whose maximum and normaliser come from a single streaming pass.
 
     The running maximum ``m`` and running sum ``d`` of ``exp(z - m)`` are updated block by
@@ -530,7 +608,7 @@ def online_softmax(x: Any, /, *, axis: int = -1, block_size: int = 256) -> Any:
     return _cast_back(p, dtype)
 
 
-def softmax_jacobian(probs: Any, /) -> Any:
+def softmax_jacobian(probs: TensorLike, /) -> Array:
     r"""The Jacobian of softmax, from the probabilities it produced.
 
     .. math::
@@ -604,15 +682,15 @@ def _is_distribution(p: Any, axis: int) -> bool:
 
 
 def cross_entropy(
-    logits: Any,
-    target: Any,
+    logits: TensorLike,
+    target: TensorLike,
     /,
     *,
     axis: int = -1,
     reduction: str = "mean",
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
-) -> Any:
+) -> Array:
     r"""Cross-entropy between the softmax of `logits` and `target`.
 
     .. math::
@@ -758,7 +836,7 @@ def cross_entropy(
             out = losses.sum() / valid.sum()
     if xp is np:
         return np.asarray(out, dtype=dtype)
-    return out.to(dtype)
+    return out.to(dtype)  # type: ignore[attr-defined]
 
 
 def _as_target(target: Any, like: Any) -> Any:

@@ -8,15 +8,19 @@ Softmax on a CPU is limited by ``exp``, not by memory, so the lesson of this fil
 ``|r| <= ln 2 / 2``, evaluate a polynomial for ``e^r``, and build ``2^k`` from its exponent
 bits. Every step is plain arithmetic (and one bit reinterpretation) that LLVM vectorises.
 
-Each row of K values takes three passes:
+Each row of K values is streamed in blocks of 256 values (kernels/_cpu_numba.py):
 
-* pass 1 reads the row to find its maximum (read K);
-* pass 2 reads it again, writes ``e^{z - m}`` and sums it (read K, write K; the re-read comes
-  from cache when the row fits there);
-* pass 3 scales the written values by ``1 / sum`` (read K, write K, from cache for rows that
-  fit in L2).
+* pass 1, block by block: the block's maximum (read from memory), then, while the block is in
+  L1, ``e^{z - m}`` with the running maximum ``m``, written out and summed; when ``m`` grows,
+  the sum so far is rescaled by ``e^{m_old - m_new}`` (the online softmax's merge), and the
+  shift each block used is kept;
+* pass 2 scales each block by ``e^{shift - m} / sum`` (read K, write K, from cache for rows
+  that fit there).
 
-Rows are spread over all cores with ``numba.prange``.
+So the logits are read from memory once. The CPU is asked to fetch 2 KiB ahead of the block
+being read (software prefetch): its own prefetcher stops at every 4 KiB page. Rows are dealt
+out to all cores with ``numba.prange``, a few chunks of rows per thread. The compiled code is
+cached on disk (Numba's ``cache=True``): only the first process compiles it.
 """
 
 from __future__ import annotations
@@ -25,157 +29,38 @@ from typing import Any
 
 import numpy as np
 
+from .._typing import Array, TensorLike
 from .._validation import as_float_array, check_class_axis, is_torch_tensor
 
 __all__ = ["softmax_cpu"]
-
-_LANES = 32  # independent running maxima: lets LLVM vectorise the max pass
 
 _kernels: dict[str, Any] = {}
 
 
 def _build() -> dict[str, Any]:
-    """Compile the kernels on first use (importing Numba costs about a second)."""
-    if _kernels:
-        return _kernels
-    import numba as nb
-    from llvmlite import ir
-    from numba import types
-    from numba.extending import intrinsic
+    """Load the compiled kernels on first use (from Numba's cache after the first process)."""
+    if not _kernels:
+        from . import _cpu_numba
 
-    # reassoc: reorder sums (vector reductions); contract: fused multiply-add. No nnan/ninf:
-    # -inf (masked logits) and NaN must keep their IEEE meaning.
-    fm = {"reassoc", "contract", "arcp", "nsz"}
-    f32 = np.float32
-
-    @intrinsic
-    def as_f32(typingctx: Any, i: Any) -> Any:
-        """Reinterpret the bits of an int32 as a float32 (a no-op the vectoriser can see)."""
-        sig = types.float32(types.int32)
-        return sig, lambda context, builder, signature, args: builder.bitcast(
-            args[0], ir.FloatType()
-        )
-
-    @intrinsic
-    def as_f64(typingctx: Any, i: Any) -> Any:
-        """Reinterpret the bits of an int64 as a float64."""
-        sig = types.float64(types.int64)
-        return sig, lambda context, builder, signature, args: builder.bitcast(
-            args[0], ir.DoubleType()
-        )
-
-    @nb.njit(fastmath=fm)
-    def row_max(row: Any) -> Any:
-        # _LANES running maxima updated elementwise (a select, which vectorises); a plain
-        # `m = max(m, v)` is a loop-carried dependency that LLVM will not vectorise without
-        # nnan. NaN is ignored here and caught by the exp pass.
-        acc = np.full(_LANES, -np.inf, dtype=row.dtype)
-        k = row.shape[0]
-        k_lanes = k - k % _LANES
-        for j in range(0, k_lanes, _LANES):  # read K
-            for lane in range(_LANES):
-                v = row[j + lane]
-                acc[lane] = v if v > acc[lane] else acc[lane]
-        m = acc[0]
-        for lane in range(_LANES):
-            m = acc[lane] if acc[lane] > m else m
-        for j in range(k_lanes, k):
-            m = row[j] if row[j] > m else m
-        return m
-
-    @nb.njit(fastmath=fm)
-    def exp_sum32(row: Any, dst: Any, m: Any) -> Any:
-        # dst = e^(row - m), returns its sum. e^t = 2^k e^r with t = k ln2 + r, |r| <= ln2/2.
-        lo = f32(-87.33654)  # e^t < smallest normal float32 below this: flush to 0
-        acc = f32(0.0)
-        for j in range(row.shape[0]):  # read K, write K
-            t = row[j] - m
-            tc = lo if t < lo else t  # NaN passes through and poisons the sum: a NaN row
-            kf = np.floor(tc * f32(1.4426950408889634) + f32(0.5))
-            r = tc - kf * f32(0.693359375)  # Cody-Waite: ln 2 = hi + lo, r is exact
-            r = r - kf * f32(-2.12194440e-4)
-            p = f32(1.9875691500e-4)  # Cephes expf polynomial, relative error ~1e-7
-            p = p * r + f32(1.3981999507e-3)
-            p = p * r + f32(8.3334519073e-3)
-            p = p * r + f32(4.1665795894e-2)
-            p = p * r + f32(1.6666665459e-1)
-            p = p * r + f32(5.0000001201e-1)
-            p = p * r * r + r + f32(1.0)
-            bits = np.int32(0) if t < lo else (np.int32(kf) + np.int32(127)) << np.int32(23)
-            v = p * as_f32(bits)  # 2^k from its exponent bits; 0.0 for masked entries
-            dst[j] = v
-            acc += v
-        return acc
-
-    @nb.njit(fastmath=fm)
-    def exp_sum64(row: Any, dst: Any, m: Any) -> Any:
-        lo = -708.39
-        acc = 0.0
-        for j in range(row.shape[0]):  # read K, write K
-            t = row[j] - m
-            tc = lo if t < lo else t
-            kf = np.floor(tc * 1.4426950408889634 + 0.5)
-            r = tc - kf * 0.6931471803691238
-            r = r - kf * 1.9082149292705877e-10
-            p = 2.08767569878681e-09  # Taylor, degree 12: error < 2e-16 on |r| <= ln2/2
-            p = p * r + 2.505210838544172e-08
-            p = p * r + 2.755731922398589e-07
-            p = p * r + 2.7557319223985893e-06
-            p = p * r + 2.48015873015873e-05
-            p = p * r + 0.0001984126984126984
-            p = p * r + 0.001388888888888889
-            p = p * r + 0.008333333333333333
-            p = p * r + 0.041666666666666664
-            p = p * r + 0.16666666666666666
-            p = p * r + 0.5
-            p = p * r * r + r + 1.0
-            bits = np.int64(0) if t < lo else (np.int64(kf) + np.int64(1023)) << np.int64(52)
-            v = p * as_f64(bits)
-            dst[j] = v
-            acc += v
-        return acc
-
-    @nb.njit(fastmath=fm)
-    def scale(dst: Any, inv: Any) -> None:
-        for j in range(dst.shape[0]):  # read K, write K (from cache when the row fits)
-            dst[j] *= inv
-
-    @nb.njit
-    def special_row(row: Any, dst: Any, m: Any) -> None:
-        # No finite maximum. NaN anywhere or all -inf: NaN. One +inf: one-hot. Several: NaN.
-        n_posinf = 0
-        has_nan = False
-        for v in row:
-            if np.isnan(v):
-                has_nan = True
-            elif v == np.inf:
-                n_posinf += 1
-        for j in range(row.shape[0]):
-            if has_nan or m == -np.inf or n_posinf != 1:
-                dst[j] = np.nan
-            else:
-                dst[j] = 1.0 if row[j] == np.inf else 0.0
-
-    def make(exp_sum: Any, fdtype: Any) -> Any:
-        @nb.njit(parallel=True)
-        def kernel(x: Any, out: Any) -> None:
-            for i in nb.prange(x.shape[0]):  # rows spread over all cores
-                row, dst = x[i], out[i]
-                m = row_max(row)  # pass 1
-                if not np.isfinite(m):
-                    special_row(row, dst, m)
-                    continue
-                s = exp_sum(row, dst, m)  # pass 2
-                scale(dst, fdtype(1.0) / s)  # pass 3
-
-        return kernel
-
-    _kernels["float32"] = make(exp_sum32, np.float32)
-    _kernels["float64"] = make(exp_sum64, np.float64)
+        _kernels["float32"] = _cpu_numba.softmax32
+        _kernels["float64"] = _cpu_numba.softmax64
     return _kernels
 
 
-def softmax_cpu(x: Any, /, *, axis: int = -1, out: Any = None) -> Any:
+_BLOCK = 256  # values per block: 1 KiB of float32, read once from memory, then from L1
+_AHEAD = 2048  # bytes prefetched ahead of the block being read
+_CHUNKS_PER_THREAD = 8  # rows are dealt out in this many chunks per thread
+
+
+def _run(rows: np.ndarray, dst: np.ndarray) -> None:
+    """Run the kernel for `rows`' dtype on a C-contiguous (R, K) matrix."""
+    import numba
+
+    n_chunks = min(rows.shape[0], _CHUNKS_PER_THREAD * numba.get_num_threads())
+    _build()[str(rows.dtype)](rows, dst, n_chunks, _BLOCK, _AHEAD // rows.itemsize)
+
+
+def softmax_cpu(x: TensorLike, /, *, axis: int = -1, out: Array | None = None) -> Array:
     r"""Softmax on the CPU with a fused, multi-core Numba kernel.
 
     Computes the same values as :func:`softmax_bottleneck.softmax` (to a few units in the
@@ -211,9 +96,10 @@ def softmax_cpu(x: Any, /, *, axis: int = -1, out: Any = None) -> Any:
 
     Notes
     -----
-    Traffic per row of K values: read 2K and write K from memory, plus one re-read and
-    re-write of the output that stays in cache for rows that fit there. The first call
-    compiles the kernels (a few seconds). Special values follow
+    Traffic per row of K values: read K and write K from memory, plus one re-read and
+    re-write of the output that stays in cache for rows that fit there. The first call in
+    the first process compiles the kernels (about ten seconds) and caches them on disk; the
+    first call of a later process loads them (under a second). Special values follow
     :mod:`softmax_bottleneck.softmax`: an all ``-inf`` row or a row holding NaN is NaN; a
     row with exactly one ``+inf`` is one-hot. Book: chapter 8.
 
@@ -228,6 +114,10 @@ def softmax_cpu(x: Any, /, *, axis: int = -1, out: Any = None) -> Any:
     array([[0.7311, 0.2689],
            [0.    , 1.    ]], dtype=float32)
     """
+    return _softmax_cpu(x, axis, out)
+
+
+def _softmax_cpu(x: Any, axis: int, out: Any) -> Any:
     torch_in = is_torch_tensor(x)
     if torch_in:
         if x.device.type != "cpu":
@@ -254,7 +144,7 @@ def softmax_cpu(x: Any, /, *, axis: int = -1, out: Any = None) -> Any:
     else:
         dst_rows = np.empty_like(rows)
     if rows.shape[0]:
-        _build()[str(arr.dtype)](rows, dst_rows)  # the kernel: see the module docstring
+        _run(rows, dst_rows)  # the kernel: see the module docstring
     if direct:
         return out
     result = np.moveaxis(dst_rows.reshape(np.moveaxis(arr, ax, -1).shape), -1, ax)
