@@ -21,16 +21,16 @@ Both need the word ids sorted by decreasing frequency (id 0 the most frequent).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import REDUCTIONS, check_choice, check_rng
+from .._typing import ArrayLike, FloatArray, IntArray, SeedLike, TensorLike
+from .._validation import REDUCTIONS, check_choice, check_rng, is_integer, is_real
 
 __all__ = [
     "AdaptiveOutput",
@@ -42,15 +42,15 @@ __all__ = [
 ]
 
 
-def _check_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+def _check_int(value: object, name: str, low: int = 1) -> int:
+    if not is_integer(value):
         raise TypeError(f"Expected `{name}` to be an integer >= {low}, got {value!r}")
     if value < low:
         raise ValueError(f"Expected `{name}` to be an integer >= {low}, got {value}")
     return int(value)
 
 
-def _check_target(target: Any, batch: int, n_classes: int) -> torch.Tensor:
+def _check_target(target: object, batch: int, n_classes: int) -> torch.Tensor:
     if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex():
         raise TypeError(f"Expected `target` to be an integer tensor of class indices, got {target!r}")
     if target.shape != (batch,):
@@ -150,7 +150,7 @@ class AdaptiveSoftmax(nn.Module):
         cuts = list(cutoffs) if isinstance(cutoffs, Sequence) else None
         if (
             not cuts
-            or any(isinstance(c, bool) or not isinstance(c, numbers.Integral) for c in cuts)
+            or not all(is_integer(c) for c in cuts)
             or cuts != sorted(set(cuts))
             or cuts[0] < 1
             or cuts[-1] > n_classes - 1
@@ -159,7 +159,7 @@ class AdaptiveSoftmax(nn.Module):
                 "Expected `cutoffs` to be a non-empty increasing sequence of distinct integers "
                 f"in [1, {n_classes - 1}], got {cutoffs!r}"
             )
-        if isinstance(div_value, bool) or not isinstance(div_value, numbers.Real):
+        if not is_real(div_value):
             raise TypeError(f"Expected `div_value` to be a number >= 1, got {div_value!r}")
         if not (math.isfinite(div_value) and div_value >= 1):
             raise ValueError(f"Expected `div_value` to be a number >= 1, got {div_value!r}")
@@ -184,7 +184,7 @@ class AdaptiveSoftmax(nn.Module):
                               nn.Linear(hidden, size, bias=False))
             )
 
-    def _check_input(self, h: Any) -> torch.Tensor:
+    def _check_input(self, h: object) -> torch.Tensor:
         if not isinstance(h, torch.Tensor) or not h.is_floating_point():
             raise TypeError(f"Expected `h` to be a floating tensor, got {type(h).__name__}")
         if h.ndim != 2 or h.shape[1] != self.in_features:
@@ -238,7 +238,7 @@ class AdaptiveSoftmax(nn.Module):
         """The most probable word id per row, shape (B,)."""
         return self.log_prob(h).argmax(dim=-1)
 
-    def multiply_adds_per_token(self, class_counts: Any) -> float:
+    def multiply_adds_per_token(self, class_counts: ArrayLike) -> float:
         """Expected multiply-adds per training token for targets with these frequencies.
 
         Parameters
@@ -261,13 +261,14 @@ class AdaptiveSoftmax(nn.Module):
         freq = counts / counts.sum()
         d = self.in_features
         cost = d * (self.shortlist_size + self.n_clusters)
-        for i, (proj, out) in enumerate(self.tail):
+        for i, cluster in enumerate(self.tail):
+            proj, out = (cast(nn.Linear, layer) for layer in cast(nn.Sequential, cluster))
             share = freq[self.cutoffs[i] : self.cutoffs[i + 1]].sum()
             cost += share * (d * proj.out_features + proj.out_features * out.out_features)
         return float(cost)
 
 
-def log_uniform_probs(n_classes: int, /) -> np.ndarray:
+def log_uniform_probs(n_classes: int, /) -> FloatArray:
     r"""The log-uniform (Zipf-like) proposal over word ids sorted by frequency.
 
     .. math::
@@ -346,7 +347,7 @@ class Proposal:
     array([0.75, 0.25])
     """
 
-    def __init__(self, weights: Any, /) -> None:
+    def __init__(self, weights: TensorLike, /) -> None:
         w = np.asarray(weights.detach().cpu() if isinstance(weights, torch.Tensor) else weights,
                        dtype=np.float64)
         if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or np.any(w <= 0):
@@ -374,7 +375,7 @@ class Proposal:
         new.n_classes, new.kind = _check_int(n_classes, "n_classes"), "uniform"
         return new
 
-    def sample(self, n_samples: int, /, *, rng: Any = None) -> np.ndarray:
+    def sample(self, n_samples: int, /, *, rng: SeedLike = None) -> IntArray:
         """``n_samples`` ids drawn with replacement from ``q``, shape (S,), int64."""
         s = _check_int(n_samples, "n_samples")
         u = check_rng(rng).random(s)  # (S,) in [0, 1)
@@ -387,7 +388,7 @@ class Proposal:
             ids = np.searchsorted(self._cdf, u, side="right")
         return np.minimum(ids, v - 1).astype(np.int64)  # guard the rounding at u -> 1
 
-    def log_prob(self, ids: Any, /) -> np.ndarray:
+    def log_prob(self, ids: ArrayLike, /) -> FloatArray:
         """``log q`` at the given ids, float64, same shape: ``O(len(ids))``."""
         k = np.asarray(ids, dtype=np.int64)
         if self.kind == "uniform":
@@ -396,7 +397,7 @@ class Proposal:
             return np.log(np.log1p(1.0 / (k + 1.0))) - math.log(math.log(self.n_classes + 1.0))
         return self._log_q[k]
 
-    def probs(self) -> np.ndarray:
+    def probs(self) -> FloatArray:
         """All ``V`` probabilities (``O(V)``: for plots and diagnostics, not per step)."""
         return np.exp(self.log_prob(np.arange(self.n_classes)))
 
@@ -482,11 +483,11 @@ def sampled_softmax_loss(
     /,
     *,
     n_samples: int,
-    proposal: Any = None,
+    proposal: Proposal | TensorLike | None = None,
     logq_correction: bool = True,
     remove_accidental_hits: bool = True,
     reduction: str = "mean",
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> torch.Tensor:
     r"""Sampled softmax: the target scored against ``n_samples`` words drawn from ``q``.
 
