@@ -153,7 +153,8 @@ def test_compiled_code_is_cached_across_processes():
     """Numba's cache: a new process loads the kernels instead of compiling them (~10 s).
     Checked by the dispatcher's own counters (a cache hit, nothing compiled) and by the time
     of the first call, measured as the process's CPU time (wall time on a busy shared machine
-    also counts waiting for a core; on an idle one the two agree)."""
+    also counts waiting for a core; on an idle one the two agree). The issue's target, under
+    1 s, is for an idle machine; this bound only has to tell loading from compiling."""
     import json
     import subprocess
     import sys
@@ -174,4 +175,7 @@ def test_compiled_code_is_cached_across_processes():
     result = json.loads(subprocess.run(run, check=True, capture_output=True, text=True)
                         .stdout.strip().splitlines()[-1])
     assert result["hits"] >= 1 and result["misses"] == 0, result
-    assert result["cpu"] < 1.0, result
+    # Importing Numba and loading the cached code take about 0.8 s of CPU time on an idle
+    # 2-core VM, compiling about 7 s; a busy machine inflates even CPU time (1.3 s measured at
+    # load average 10), so the bound separates loading from compiling with room for that.
+    assert result["cpu"] < 2.0, result
