@@ -49,8 +49,9 @@ serve:
 
 # Debian's chromium for the browser test and the PDF, fonts for the glossary's Chinese terms
 # (the site serves a subset cut from Noto Sans CJK), poppler's pdftotext for the PDF test
-# (installed with apt only when missing).
-SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-cjk poppler-utils
+# (installed with apt only when missing), and Node.js, which runs the explorers' JavaScript in
+# the package tests against the Python computations.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core fonts-noto-cjk poppler-utils nodejs
 browser-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -67,7 +68,7 @@ typecheck: $(STAMP)
 	$(BIN)/python -m mypy
 
 # Triton kernels run in interpreter mode on the CPU; GPU-marked tests skip without CUDA.
-test-package: $(STAMP)
+test-package: $(STAMP) browser-deps
 	TRITON_INTERPRET=1 $(BIN)/python -m pytest -m "not browser" --doctest-modules src tests
 
 # Strict nbval under a configuration that is not this machine's native one (PyTorch without
