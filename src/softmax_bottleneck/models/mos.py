@@ -30,14 +30,14 @@ bottleneck* of Yang et al. (2018).
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from typing import overload
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._validation import as_float_array, check_class_axis, is_torch_tensor
+from .._typing import Array, ArrayLike, FloatArray, TensorLike
+from .._validation import as_float_array, check_class_axis, is_integer, is_real, is_torch_tensor
 
 __all__ = [
     "MixtureOfContexts",
@@ -50,8 +50,8 @@ __all__ = [
 ]
 
 
-def _check_size(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+def _check_size(value: object, name: str) -> int:
+    if not is_integer(value):
         raise TypeError(f"Expected `{name}` to be a positive integer, got {value!r}")
     if value < 1:
         raise ValueError(f"Expected `{name}` to be a positive integer, got {value}")
@@ -165,7 +165,7 @@ class MixtureOfSoftmaxes(nn.Module):
         n_classes = _check_size(n_classes, "n_classes")
         self.n_components = _check_size(n_components, "n_components")
         self.d_latent = d_model if d_latent is None else _check_size(d_latent, "d_latent")
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+        if not is_real(dropout):
             raise TypeError(f"Expected `dropout` to be a number in [0, 1), got {dropout!r}")
         if not 0 <= dropout < 1:
             raise ValueError(f"Expected `dropout` to be a number in [0, 1), got {dropout!r}")
@@ -241,7 +241,15 @@ class MixtureOfContexts(MixtureOfSoftmaxes):
         return torch.log_softmax(self.decoder(self.mixed_context(h)), dim=-1)  # (..., V)
 
 
-def log_sigsoftmax(logits: Any, /, *, axis: int = -1) -> Any:
+@overload
+def log_sigsoftmax(logits: torch.Tensor, /, *, axis: int = -1) -> torch.Tensor: ...
+
+
+@overload
+def log_sigsoftmax(logits: ArrayLike, /, *, axis: int = -1) -> FloatArray: ...
+
+
+def log_sigsoftmax(logits: TensorLike, /, *, axis: int = -1) -> Array:
     r"""Log of sigsoftmax: softmax with ``exp(z)`` replaced by ``exp(z) sigmoid(z)``.
 
     .. math::
@@ -301,7 +309,7 @@ def log_sigsoftmax(logits: Any, /, *, axis: int = -1) -> Any:
     return _cast_back(_log_softmax(s, ax), dtype)
 
 
-def _check_log_probs(log_probs: Any, center: bool = False) -> np.ndarray:
+def _check_log_probs(log_probs: TensorLike, center: bool = False) -> FloatArray:
     a = log_probs.detach().cpu().numpy() if is_torch_tensor(log_probs) else log_probs
     a = as_float_array(a, "log_probs")
     if a.ndim != 2 or a.size == 0:
@@ -315,7 +323,7 @@ def _check_log_probs(log_probs: Any, center: bool = False) -> np.ndarray:
     return a
 
 
-def log_prob_spectrum(log_probs: Any, /, *, center: bool = False) -> np.ndarray:
+def log_prob_spectrum(log_probs: TensorLike, /, *, center: bool = False) -> FloatArray:
     r"""Singular values of a matrix of log-probabilities, largest first.
 
     Parameters
@@ -354,7 +362,7 @@ def log_prob_spectrum(log_probs: Any, /, *, center: bool = False) -> np.ndarray:
     return np.linalg.svd(a.astype(np.float64, copy=False), compute_uv=False)
 
 
-def effective_rank(log_probs: Any, /, *, center: bool = False) -> float:
+def effective_rank(log_probs: TensorLike, /, *, center: bool = False) -> float:
     r"""Entropy-based effective rank of a matrix of log-probabilities (Roy & Vetterli 2007).
 
     .. math::
@@ -412,7 +420,7 @@ def effective_rank(log_probs: Any, /, *, center: bool = False) -> float:
 
 
 def log_prob_rank(
-    log_probs: Any, /, *, rtol: float | None = None, center: bool = False
+    log_probs: TensorLike, /, *, rtol: float | None = None, center: bool = False
 ) -> int:
     r"""Rank of a matrix of log-probabilities (contexts x vocabulary): numerical or at a threshold.
 
@@ -475,7 +483,7 @@ def log_prob_rank(
     if rtol is None:
         tol = max(a.shape) * np.finfo(a.dtype).eps
     else:
-        if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real):
+        if not is_real(rtol):
             raise TypeError(f"Expected `rtol` to be a number in (0, 1), got {rtol!r}")
         tol = float(rtol)
         if not 0 < tol < 1:
