@@ -38,21 +38,25 @@ dtype, as ``hidden @ weight.T`` would, and everything after it in float32.
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .._typing import Tensor
 from .._validation import (
     REDUCTIONS,
     check_choice,
     check_ignore_index,
     check_label_smoothing,
+    is_integer,
     is_torch_tensor,
 )
+
+if TYPE_CHECKING:  # torch is imported where it is used: importing this module does not need it
+    import torch
 
 __all__ = ["chunked_cross_entropy"]
 
 
-def _autocast_dtype(device_type: str) -> Any:
+def _autocast_dtype(device_type: str) -> torch.dtype | None:
     """The autocast dtype active for `device_type`, or None when autocast is off."""
     import torch
 
@@ -68,13 +72,13 @@ def _autocast_dtype(device_type: str) -> Any:
 
 
 def _check(
-    hidden: Any,
-    weight: Any,
-    target: Any,
-    bias: Any,
-    chunk_size: Any,
-    ignore_index: Any,
-    label_smoothing: Any,
+    hidden: Tensor,
+    weight: Tensor,
+    target: Tensor,
+    bias: Tensor | None,
+    chunk_size: int,
+    ignore_index: int | None,
+    label_smoothing: float,
     autocast: bool,
 ) -> None:
     for name, t in (("hidden", hidden), ("weight", weight), ("target", target)):
@@ -85,14 +89,14 @@ def _check(
     if not hidden.is_floating_point():
         raise TypeError(f"Expected `hidden` to be floating point, got dtype {hidden.dtype}")
     # Under autocast, float32 master weights meet half-precision activations: both are cast.
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is None:
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is None:
             continue
-        if autocast and not t.is_floating_point():
-            raise TypeError(f"Expected `{name}` to be floating point, got dtype {t.dtype}")
-        if not autocast and t.dtype != hidden.dtype:
+        if autocast and not p.is_floating_point():
+            raise TypeError(f"Expected `{name}` to be floating point, got dtype {p.dtype}")
+        if not autocast and p.dtype != hidden.dtype:
             raise TypeError(
-                f"Expected `{name}` to have the dtype of `hidden` ({hidden.dtype}), got {t.dtype}"
+                f"Expected `{name}` to have the dtype of `hidden` ({hidden.dtype}), got {p.dtype}"
             )
     if target.is_floating_point() or target.is_complex() or str(target.dtype) == "torch.bool":
         raise TypeError(f"Expected `target` to hold integer class indices, got {target.dtype}")
@@ -116,7 +120,7 @@ def _check(
         devices.add(bias.device)
     if len(devices) > 1:
         raise ValueError("Expected `hidden`, `weight`, `target` and `bias` on the same device")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
+    if not is_integer(chunk_size):
         raise TypeError(f"Expected `chunk_size` to be a positive integer, got {chunk_size!r}")
     if chunk_size <= 0:
         raise ValueError(f"Expected `chunk_size` to be a positive integer, got {chunk_size!r}")
@@ -133,10 +137,19 @@ def _check(
             )
 
 
-def _function() -> Any:
+def _function() -> type[torch.autograd.Function]:
     import torch
 
-    def chunk(h, y, w_mm, b, acc, ignore_index, eps, need_grad):
+    def chunk(
+        h: Tensor,
+        y: Tensor,
+        w_mm: Tensor,
+        b: Tensor | None,
+        acc: torch.dtype,
+        ignore_index: int | None,
+        eps: float,
+        need_grad: bool,
+    ) -> tuple[Tensor, Tensor | None]:
         """Per-token losses (C,) and, if `need_grad`, g = d loss / d z (C, V), in `acc`."""
         z = h.to(w_mm.dtype) @ w_mm.T  # (C, V): read Cd + Vd, write CV; the only big buffer
         if z.dtype != acc:
@@ -146,13 +159,13 @@ def _function() -> Any:
         valid = None if ignore_index is None else y != ignore_index  # (C,)
         y0 = y if valid is None else torch.where(valid, y, torch.zeros_like(y))
         z_y = z.gather(1, y0[:, None]).squeeze(1)  # (C,): the target logits
-        z_mean = z.mean(dim=1) if eps else None  # (C,): for the smoothing term
+        z_mean = z.mean(dim=1) if eps else None  # (C,): for the smoothing term, None if eps == 0
         m = z.amax(dim=1, keepdim=True)  # (C, 1): read CV
         g = z.sub_(m).exp_()  # e^(z - m), in place: read CV, write CV
         s = g.sum(dim=1, keepdim=True)  # (C, 1): read CV
         lse = m.squeeze(1) + s.squeeze(1).log()  # (C,)
         loss = lse - z_y
-        if eps:
+        if z_mean is not None:  # eps != 0
             loss = (1.0 - eps) * loss + eps * (lse - z_mean)
         if valid is not None:
             loss = torch.where(valid, loss, torch.zeros_like(loss))
@@ -169,16 +182,16 @@ def _function() -> Any:
     class ChunkedCrossEntropy(torch.autograd.Function):
         @staticmethod
         def forward(
-            ctx: Any,
-            hidden: Any,
-            weight: Any,
-            bias: Any,
-            target: Any,
+            ctx: Any,  # torch's FunctionCtx, with the attributes set below
+            hidden: Tensor,
+            weight: Tensor,
+            bias: Tensor | None,
+            target: Tensor,
             chunk_size: int,
-            ignore_index: Any,
+            ignore_index: int | None,
             eps: float,
-            mm_dtype: Any,
-        ) -> Any:
+            mm_dtype: torch.dtype | None,
+        ) -> Tensor:
             n = hidden.shape[0]  # hidden: (N, d)
             need_h, need_w, need_b = ctx.needs_input_grad[:3]
             acc = _acc_dtype(hidden, weight)
@@ -201,9 +214,9 @@ def _function() -> Any:
                     losses[i : i + chunk_size] = loss
                     if g is None:
                         continue
-                    if need_h:
+                    if grad_h is not None:  # need_h
                         grad_h[i : i + chunk_size] = g @ w_acc  # (C, d): read CV + Vd
-                    if need_w:
+                    if grad_w is not None:  # need_w
                         grad_w.addmm_(g.T, h.to(acc))  # (V, d) += (V, C) @ (C, d)
                     if need_b:
                         grad_b += g.sum(dim=0)  # (V,)
@@ -215,7 +228,7 @@ def _function() -> Any:
             return losses
 
         @staticmethod
-        def backward(ctx: Any, grad_losses: Any) -> Any:
+        def backward(ctx: Any, grad_losses: Tensor) -> tuple[Tensor | None, ...]:
             grad_h, grad_w, grad_b, hidden, weight, bias, target = ctx.saved_tensors
             gh = gw = gb = None
             if grad_h is not None:
@@ -235,7 +248,16 @@ def _function() -> Any:
                     )
             return gh, gw, gb, None, None, None, None, None
 
-    def _weighted(hidden, weight, bias, target, u, ctx, grad_w, grad_b):
+    def _weighted(
+        hidden: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        target: Tensor,
+        u: Tensor,
+        ctx: Any,
+        grad_w: Tensor | None,
+        grad_b: Tensor | None,
+    ) -> tuple[Tensor | None, Tensor | None]:
         c, ignore_index, eps, mm_dtype = ctx.options
         acc = _acc_dtype(hidden, weight)
         with torch.autocast(device_type=hidden.device.type, enabled=False):
@@ -246,6 +268,7 @@ def _function() -> Any:
             for i in range(0, hidden.shape[0], c):
                 h, y = hidden[i : i + c], target[i : i + c]  # (C, d), (C,)
                 _, g = chunk(h, y, w_mm, b, acc, ignore_index, eps, True)
+                assert g is not None  # need_grad=True: chunk returned the gradient
                 g *= u[i : i + c, None].to(acc)
                 if gw is not None:
                     gw.addmm_(g.T, h.to(acc))
@@ -253,31 +276,31 @@ def _function() -> Any:
                     gb += g.sum(dim=0)
         return (
             None if gw is None else gw.to(weight.dtype),
-            None if gb is None else gb.to(bias.dtype),
+            None if gb is None or bias is None else gb.to(bias.dtype),  # gb needs a bias
         )
 
-    def _acc_dtype(hidden: Any, weight: Any) -> Any:
+    def _acc_dtype(hidden: Tensor, weight: Tensor) -> torch.dtype:
         acc = torch.promote_types(hidden.dtype, weight.dtype)
         return torch.float32 if acc in (torch.float16, torch.bfloat16) else acc
 
     return ChunkedCrossEntropy
 
 
-_FN: list[Any] = []
+_FN: list[type[torch.autograd.Function]] = []
 
 
 def chunked_cross_entropy(
-    hidden: Any,
-    weight: Any,
-    target: Any,
+    hidden: Tensor,
+    weight: Tensor,
+    target: Tensor,
     /,
     *,
-    bias: Any = None,
+    bias: Tensor | None = None,
     chunk_size: int = 1024,
     reduction: str = "mean",
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
-) -> Any:
+) -> Tensor:
     r"""Cross-entropy of ``hidden @ weight.T (+ bias)`` against `target`, chunk by chunk.
 
     Equal (to rounding) to ``F.cross_entropy(hidden @ weight.T + bias, target, ...)`` and to
