@@ -33,7 +33,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 __all__ = ["committed_results", "main", "measure_peak_memory", "run"]
@@ -125,7 +126,7 @@ def _loadavg() -> list[float] | None:
         return None
 
 
-def _time(fn: Callable[[], Any], sync: Callable[[], None]) -> float:
+def _time(fn: Callable[[], object], sync: Callable[[], None]) -> float:
     sync()
     start = time.perf_counter()
     fn()
@@ -133,11 +134,11 @@ def _time(fn: Callable[[], Any], sync: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-_STATISTIC = {"median": statistics.median, "min": min}
+_STATISTIC: dict[str, Callable[[list[float]], float]] = {"median": statistics.median, "min": min}
 
 
 def _median_times(
-    candidates: dict[str, Callable[[], Any]],
+    candidates: Mapping[str, Callable[[], object]],
     repeats: int,
     sync: Callable[[], None],
     statistic: str = "median",
@@ -202,12 +203,11 @@ def _bench_cpu(
         y_torch = torch.empty_like(x)
         y_copy = torch.empty_like(x)
         x_np, y_np = x.numpy(), y_ours.numpy()
-        cands = {
-            "softmax_cpu": lambda x_np=x_np, y_np=y_np: softmax_cpu(x_np, out=y_np),
-            "torch.softmax": lambda x=x, y=y_torch: torch.ops.aten._softmax.out(
-                x, -1, False, out=y
-            ),
-            "copy": lambda x=x, y=y_copy: y.copy_(x),
+        # Each candidate binds this size's arrays now (partial), not the loop variables.
+        cands: dict[str, Callable[[], object]] = {
+            "softmax_cpu": partial(softmax_cpu, x_np, out=y_np),
+            "torch.softmax": partial(torch.ops.aten._softmax.out, x, -1, False, out=y_torch),
+            "copy": partial(y_copy.copy_, x),
         }
         raw: dict[str, list[float]] = {}
         t = _median_times(cands, repeats, lambda: None, statistic, raw)
@@ -256,14 +256,15 @@ def _bench_cuda(
         y_copy = torch.empty_like(x)
         y_ref = torch.softmax(x, -1)
         # Both sides allocate their output (PyTorch's caching allocator makes that cheap).
-        cands = {
-            "softmax_triton": lambda x=x: ts._forward(x, False),
-            "torch.softmax": lambda x=x: torch.softmax(x, -1),
-            "softmax_triton_backward": lambda y=y_ref, dy=dy: ts._backward(y, dy, False),
-            "torch.softmax_backward": lambda y=y_ref, dy=dy: torch._softmax_backward_data(
-                dy, y, -1, y.dtype
+        # Each candidate binds this size's tensors now (partial), not the loop variables.
+        cands: dict[str, Callable[[], object]] = {
+            "softmax_triton": partial(ts._forward, x, False),
+            "torch.softmax": partial(torch.softmax, x, -1),
+            "softmax_triton_backward": partial(ts._backward, y_ref, dy, False),
+            "torch.softmax_backward": partial(
+                torch._softmax_backward_data, dy, y_ref, -1, y_ref.dtype
             ),
-            "copy": lambda x=x, y=y_copy: y.copy_(x),
+            "copy": partial(y_copy.copy_, x),
         }
         t = _median_times(cands, repeats, sync, statistic)
         err_f = _rel_errors(x, {"f": ts._forward(x, False), "t": y_ref})
@@ -451,7 +452,10 @@ def run(
 
         # Numba first: starting its OpenMP pool resets the calling thread's OpenMP count,
         # which PyTorch reads, so a later torch.set_num_threads is the one that holds.
-        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        # numba.config sets NUMBA_NUM_THREADS at import time (from the environment), so the
+        # type checker cannot see it.
+        max_threads: int = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+        numba.set_num_threads(min(n_threads, max_threads))
     torch.set_num_threads(n_threads)
     if torch.get_num_threads() != n_threads:
         raise RuntimeError(

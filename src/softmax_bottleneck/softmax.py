@@ -20,11 +20,11 @@ does not.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from ._typing import Array, TensorLike
+from ._typing import Array, ArrayLike, FloatArray, TensorLike
 from ._validation import (
     REDUCTIONS,
     as_float_array,
@@ -36,6 +36,9 @@ from ._validation import (
     check_positive_number,
     is_torch_tensor,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "cross_entropy",
@@ -293,6 +296,10 @@ def _logsumexp(x: Any, axis: int, keepdims: bool) -> Any:
 # Public functions.
 
 
+@overload
+def softmax(x: torch.Tensor, /, *, axis: int = -1, temperature: float = 1.0) -> torch.Tensor: ...
+@overload
+def softmax(x: ArrayLike, /, *, axis: int = -1, temperature: float = 1.0) -> FloatArray: ...
 def softmax(x: TensorLike, /, *, axis: int = -1, temperature: float = 1.0) -> Array:
     r"""Turn logits into probabilities: exponentiate, then normalise along `axis`.
 
@@ -357,6 +364,12 @@ def softmax(x: TensorLike, /, *, axis: int = -1, temperature: float = 1.0) -> Ar
     return _np_softmax(xc, ax, t).astype(dtype, copy=False)
 
 
+@overload
+def log_softmax(
+    x: torch.Tensor, /, *, axis: int = -1, temperature: float = 1.0
+) -> torch.Tensor: ...
+@overload
+def log_softmax(x: ArrayLike, /, *, axis: int = -1, temperature: float = 1.0) -> FloatArray: ...
 def log_softmax(x: TensorLike, /, *, axis: int = -1, temperature: float = 1.0) -> Array:
     r"""Log-probabilities of logits: ``z - logsumexp(z)`` along `axis`.
 
@@ -413,6 +426,10 @@ def log_softmax(x: TensorLike, /, *, axis: int = -1, temperature: float = 1.0) -
     return _np_log_softmax(xc, ax, t).astype(dtype, copy=False)
 
 
+@overload
+def logsumexp(x: torch.Tensor, /, *, axis: int = -1, keepdims: bool = False) -> torch.Tensor: ...
+@overload
+def logsumexp(x: ArrayLike, /, *, axis: int = -1, keepdims: bool = False) -> FloatArray: ...
 def logsumexp(x: TensorLike, /, *, axis: int = -1, keepdims: bool = False) -> Array:
     r"""The log of the sum of exponentials along `axis`, without overflow.
 
@@ -468,6 +485,10 @@ def logsumexp(x: TensorLike, /, *, axis: int = -1, keepdims: bool = False) -> Ar
     return _np_logsumexp(xa, ax, bool(keepdims)).astype(dtype, copy=False)
 
 
+@overload
+def naive_softmax(x: torch.Tensor, /, *, axis: int = -1) -> torch.Tensor: ...
+@overload
+def naive_softmax(x: ArrayLike, /, *, axis: int = -1) -> FloatArray: ...
 def naive_softmax(x: TensorLike, /, *, axis: int = -1) -> Array:
     r"""The textbook formula ``exp(z) / sum(exp(z))``, kept to show why it fails.
 
@@ -514,6 +535,12 @@ def naive_softmax(x: TensorLike, /, *, axis: int = -1) -> Array:
     return e / _sum(e, ax)
 
 
+@overload
+def online_softmax(
+    x: torch.Tensor, /, *, axis: int = -1, block_size: int = 256
+) -> torch.Tensor: ...
+@overload
+def online_softmax(x: ArrayLike, /, *, axis: int = -1, block_size: int = 256) -> FloatArray: ...
 def online_softmax(x: TensorLike, /, *, axis: int = -1, block_size: int = 256) -> Array:
     r"""Softmax whose maximum and normaliser come from a single streaming pass.
 
@@ -608,6 +635,10 @@ def online_softmax(x: TensorLike, /, *, axis: int = -1, block_size: int = 256) -
     return _cast_back(p, dtype)
 
 
+@overload
+def softmax_jacobian(probs: torch.Tensor, /) -> torch.Tensor: ...
+@overload
+def softmax_jacobian(probs: ArrayLike, /) -> FloatArray: ...
 def softmax_jacobian(probs: TensorLike, /) -> Array:
     r"""The Jacobian of softmax, from the probabilities it produced.
 
@@ -681,6 +712,28 @@ def _is_distribution(p: Any, axis: int) -> bool:
     return bool((abs(_sum(p, axis) - 1) <= tol).all())
 
 
+@overload
+def cross_entropy(
+    logits: torch.Tensor,
+    target: TensorLike,
+    /,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor: ...
+@overload
+def cross_entropy(
+    logits: ArrayLike,
+    target: TensorLike,
+    /,
+    *,
+    axis: int = -1,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+) -> FloatArray: ...
 def cross_entropy(
     logits: TensorLike,
     target: TensorLike,
