@@ -36,6 +36,19 @@ def test_dir_lists_lazy_submodules_and_functions():
         assert fn in names
 
 
+def test_dir_lists_every_public_module():
+    # A module added to the package must be reachable as sb.<module> and listed by dir(sb).
+    package = importlib.resources.files("softmax_bottleneck")
+    modules = {p.name.removesuffix(".py") for p in package.iterdir()
+               if p.name.endswith(".py") and not p.name.startswith("_")}
+    modules |= {p.name for p in package.iterdir()
+                if p.is_dir() and (p / "__init__.py").is_file()}
+    missing = modules - set(dir(sb))
+    assert not missing, f"modules not listed by dir(sb): {sorted(missing)}"
+    for name in modules - {"softmax"}:  # sb.softmax is the function, its module's namesake
+        assert getattr(sb, name).__name__ == f"softmax_bottleneck.{name}"
+
+
 @pytest.mark.parametrize("name", sorted(sb._LAZY_FUNCTIONS))
 def test_lazy_functions_are_the_submodule_objects(name):
     module = importlib.import_module(f"softmax_bottleneck.{sb._LAZY_FUNCTIONS[name]}")

@@ -37,17 +37,21 @@ _LAZY_SUBMODULES = frozenset(
         "augment",
         "bench",
         "bench_cuda",
+        "bigram",
         "calibration",
         "case_study",
         "data",
+        "decoupled",
         "explore_imbalance",
         "kernels",
         "losses",
         "metrics",
         "models",
+        "recsys",
         "resampling",
         "sparse",
         "stats",
+        "tables",
         "temperature_scaling",
         "train",
     }
@@ -66,6 +70,7 @@ _LAZY_FUNCTIONS = {
     "entmax_bisect": "sparse",
     # losses for imbalanced classes (chapters 4, 7)
     "adjust_logits": "losses",
+    "balanced_softmax_loss": "losses",
     "class_balanced_weights": "losses",
     "focal_loss": "losses",
     "ldam_loss": "losses",
@@ -73,6 +78,8 @@ _LAZY_FUNCTIONS = {
     # comparing methods over seeds (chapters 3-7, the preface's protocol)
     "compare_paired": "stats",
     "mean_sd": "stats",
+    # results as tables (HTML in Jupyter and on the website, aligned text elsewhere)
+    "Table": "tables",
     # resampling (chapter 3)
     "RandomOverSampler": "resampling",
     "RandomUnderSampler": "resampling",
@@ -88,17 +95,21 @@ if TYPE_CHECKING:
     from . import augment as augment
     from . import bench as bench
     from . import bench_cuda as bench_cuda
+    from . import bigram as bigram
     from . import calibration as calibration
     from . import case_study as case_study
     from . import data as data
+    from . import decoupled as decoupled
     from . import explore_imbalance as explore_imbalance
     from . import kernels as kernels
     from . import losses as losses
     from . import metrics as metrics
     from . import models as models
+    from . import recsys as recsys
     from . import resampling as resampling
     from . import sparse as sparse
     from . import stats as stats
+    from . import tables as tables
     from . import temperature_scaling as temperature_scaling
     from . import train as train
     from .calibration import expected_calibration_error as expected_calibration_error
@@ -106,6 +117,7 @@ if TYPE_CHECKING:
     from .kernels import chunked_cross_entropy as chunked_cross_entropy
     from .kernels import softmax_cpu as softmax_cpu
     from .losses import adjust_logits as adjust_logits
+    from .losses import balanced_softmax_loss as balanced_softmax_loss
     from .losses import class_balanced_weights as class_balanced_weights
     from .losses import focal_loss as focal_loss
     from .losses import ldam_loss as ldam_loss
@@ -118,6 +130,7 @@ if TYPE_CHECKING:
     from .sparse import sparsemax as sparsemax
     from .stats import compare_paired as compare_paired
     from .stats import mean_sd as mean_sd
+    from .tables import Table as Table
     from .temperature_scaling import fit_temperature as fit_temperature
     from .temperature_scaling import temperature_nll as temperature_nll
 
