@@ -34,6 +34,7 @@ from ._validation import (
     check_ignore_index,
     check_label_smoothing,
     check_positive_number,
+    is_integer,
     is_torch_tensor,
 )
 
@@ -593,20 +594,21 @@ def online_softmax(x: TensorLike, /, *, axis: int = -1, block_size: int = 256) -
     >>> np.allclose(sb.online_softmax(z, block_size=1), sb.softmax(z))
     True
     """
-    import numbers
-
-    if isinstance(block_size, bool) or not isinstance(block_size, numbers.Integral):
+    # is_integer: int or NumPy integer, not bool (a TypeGuard: isinstance(x, numbers.Integral)
+    # would make mypy take the rest of this function as unreachable and skip it)
+    if not is_integer(block_size):
         raise TypeError(f"Expected `block_size` to be a positive integer, got {block_size!r}")
     if block_size < 1:
         raise ValueError(f"Expected `block_size` to be a positive integer, got {block_size}")
-    x, ax, dtype, _ = _prepare(x, axis, 1.0)
-    xp = _xp(x)
-    n = x.shape[ax]
-    m = None  # running maximum, shape with the class axis kept as length 1
-    d = None  # running sum of exp(z - m)
+    xa: Any
+    xa, ax, dtype, _ = _prepare(x, axis, 1.0)
+    xp = _xp(xa)
+    n = xa.shape[ax]
+    m: Any = None  # running maximum, shape with the class axis kept as length 1
+    d: Any = None  # running sum of exp(z - m)
     for start in range(0, n, block_size):
         idx = slice(start, min(start + block_size, n))
-        block = x[(slice(None),) * ax + (idx,)]
+        block = xa[(slice(None),) * ax + (idx,)]
         block_max = _amax(block, ax)
         m_new = block_max if m is None else xp.maximum(m, block_max)
         # Where m_new is -inf (nothing but -inf so far) every term is 0: shift by 0 instead,
@@ -624,12 +626,12 @@ def online_softmax(x: TensorLike, /, *, axis: int = -1, block_size: int = 256) -
     # same limits as the three-pass softmax.
     special = ~xp.isfinite(m)
     if bool(special.any()):
-        fallback = _softmax(x, ax)
+        fallback = _softmax(xa, ax)
     if xp is np:
         with np.errstate(invalid="ignore", over="ignore"):
-            p = np.exp(x - m) / d
+            p = np.exp(xa - m) / d
     else:
-        p = xp.exp(x - m) / d
+        p = xp.exp(xa - m) / d
     if bool(special.any()):
         p = xp.where(special, fallback, p)
     return _cast_back(p, dtype)
