@@ -114,7 +114,7 @@ def test_bool_labels(ours, theirs):
 
 @pytest.mark.parametrize(("ours", "theirs"), PAIRS)
 def test_pandas_input(ours, theirs):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, y = _data()
     Xdf = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     ys = pd.Series(y, name="target")
