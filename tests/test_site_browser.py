@@ -461,7 +461,10 @@ _TABLES = """() => Array.from(document.querySelectorAll('article table.sb-table'
 })"""
 
 # Output blocks that still print an aligned text table ("a | b | c" on two or more lines).
+# Exempt: a cell tagged `explorer-mirror`, whose text the page explorer beside it is checked
+# against (tests/test_site_explorers.py reads it as text).
 _TEXT_TABLES = """() => Array.from(document.querySelectorAll('article .cell_output pre'))
+    .filter(pre => !pre.closest('.tag_explorer-mirror'))
     .filter(pre => pre.innerText.split('\\n').filter(l => /\\S \\| \\S.* \\| /.test(l)).length >= 2)
     .map(pre => pre.innerText.slice(0, 60))"""
 
