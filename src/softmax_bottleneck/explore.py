@@ -401,12 +401,12 @@ def _is_float(text: str) -> bool:
     return True
 
 
-class TemperatureExplorerHTML:
-    """An HTML/JavaScript temperature explorer that needs no kernel.
+class ExplorerHTML:
+    """An HTML/JavaScript explorer that needs no kernel: shown in a notebook (or on the
+    website) through ``_repr_html_``; `html` holds the markup. Subclasses name their slider in
+    `slider`, which the plain-text form (stored in notebooks) shows."""
 
-    Displayed in a notebook (or on the website) through ``_repr_html_``; `html` holds the
-    markup. The page shows the probabilities at T = 1 even without JavaScript.
-    """
+    slider = "a slider"
 
     def __init__(self, markup: str) -> None:
         self.html = markup
@@ -415,7 +415,14 @@ class TemperatureExplorerHTML:
         return self.html
 
     def __repr__(self) -> str:
-        return "TemperatureExplorerHTML(<slider for T; open in a browser>)"
+        return f"{type(self).__name__}(<{self.slider}; open in a browser>)"
+
+
+class TemperatureExplorerHTML(ExplorerHTML):
+    """The temperature explorer. The page shows the probabilities at T = 1 even without
+    JavaScript."""
+
+    slider = "slider for T"
 
 
 #: The arithmetic of the temperature explorer, a pure function of the logits and T (tested

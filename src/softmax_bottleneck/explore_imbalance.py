@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice
-from .explore import format_fixed
+from .explore import ExplorerHTML, format_fixed
 
 __all__ = [
     "METHODS",
@@ -367,17 +367,10 @@ def imbalance_widget(sweep: ImbalanceSweep, /, *, start: float | None = None) ->
     return _note_box([slider, method, image], _WIDGET_NOTE.format(what="Imbalance explorer"))
 
 
-class ImbalanceExplorerHTML:
+class ImbalanceExplorerHTML(ExplorerHTML):
     """An HTML/JavaScript imbalance explorer that needs no kernel (``_repr_html_``)."""
 
-    def __init__(self, markup: str) -> None:
-        self.html = markup
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return "ImbalanceExplorerHTML(<slider for the imbalance ratio; open in a browser>)"
+    slider = "slider for the imbalance ratio"
 
 
 # Every number the imbalance explorer shows is formatted in Python (as the chapter's tables
@@ -716,17 +709,10 @@ def logit_adjustment_widget(
     return _note_box([slider, image], _WIDGET_NOTE.format(what="Logit-adjustment explorer"))
 
 
-class LogitAdjustmentExplorerHTML:
+class LogitAdjustmentExplorerHTML(ExplorerHTML):
     """An HTML/JavaScript logit-adjustment explorer that needs no kernel (``_repr_html_``)."""
 
-    def __init__(self, markup: str) -> None:
-        self.html = markup
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return "LogitAdjustmentExplorerHTML(<slider for tau; open in a browser>)"
+    slider = "slider for tau"
 
 
 #: The arithmetic of the logit-adjustment explorer: a pure function of the stored data and τ,
